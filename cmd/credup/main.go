@@ -38,6 +38,9 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 var commands = map[string]command{
 	"check":    runCheck,
 	"template": runTemplate,
+	"demo":     runDemo,
+	"dev":      runDev,
+	"token":    runToken,
 }
 
 func main() {

@@ -115,20 +115,22 @@ type validation struct {
 	emit   func(Outcome) error
 	report *bulk.Report
 
-	header    []string
-	width     int
-	columns   []column // mapped columns, in sheet order
-	keyCol    int      // index into columns of the match key, -1 if none
-	format    string   // user-chosen date format, "" = infer
-	formats   dates.Set
-	sawDates  bool
-	date1904  bool
-	csv       bool
-	byKey     map[string][]*bulk.Credential // the group's credentials by match key
-	elsewhere map[string][]*bulk.Credential // other groups' credentials by match key
-	held      map[string]*heldRow           // matched rows by credential ID
-	pending   []*pendingRow                 // rows with a date read differently by candidate formats
-	fp        fingerprint
+	header   []string
+	width    int
+	columns  []column // mapped columns, in sheet order
+	keyCol   int      // index into columns of the match key, -1 if none
+	format   string   // user-chosen date format, "" = infer
+	formats  dates.Set
+	sawDates bool
+	date1904 bool
+	csv      bool
+	// decimalComma: a file delimited by semicolons writes 12,5 for 12.5.
+	decimalComma bool
+	byKey        map[string][]*bulk.Credential // the group's credentials by match key
+	elsewhere    map[string][]*bulk.Credential // other groups' credentials by match key
+	held         map[string]*heldRow           // matched rows by credential ID
+	pending      []*pendingRow                 // rows with a date read differently by candidate formats
+	fp           fingerprint
 }
 
 type heldRow struct {
@@ -146,14 +148,15 @@ type pendingRow struct {
 func newValidation(ctx context.Context, src Rows, in Input, emit func(Outcome) error) (*validation, error) {
 	info := src.Info()
 	v := &validation{
-		ctx:      ctx,
-		src:      src,
-		in:       in,
-		emit:     emit,
-		formats:  dates.All(),
-		date1904: info.Date1904,
-		csv:      info.Format == "csv",
-		held:     map[string]*heldRow{},
+		ctx:          ctx,
+		src:          src,
+		in:           in,
+		emit:         emit,
+		formats:      dates.All(),
+		date1904:     info.Date1904,
+		csv:          info.Format == "csv",
+		decimalComma: info.Format == "csv" && info.Delimiter == ";",
+		held:         map[string]*heldRow{},
 		report: &bulk.Report{
 			Format:               info.Format,
 			Encoding:             info.Encoding,
@@ -398,13 +401,13 @@ func markDuplicate(h *heldRow) {
 	for i, n := range h.duplicates {
 		others[i] = fmt.Sprint(n)
 	}
-	word := "row"
+	which := "row " + others[0] + " also targets"
 	if len(others) > 1 {
-		word = "rows"
+		which = "rows " + strings.Join(others, ", ") + " also target"
 	}
 	h.row.Errors = append(h.row.Errors, bulk.Issue{
 		Code:    bulk.ErrDuplicateTarget,
-		Message: fmt.Sprintf("%s %s also target credential %s; one credential can be updated by one row only", word, strings.Join(others, ", "), h.cred.ID),
+		Message: fmt.Sprintf("%s credential %s; one credential can be updated by one row only", which, h.cred.ID),
 	})
 	h.row.Outcome = bulk.OutcomeError
 	h.row.Changes, h.row.Warnings, h.row.Renewal = nil, nil, false

@@ -201,12 +201,12 @@ func TestRowOutcomes(t *testing.T) {
 			errors:  []string{bulk.ErrInvalidEmail},
 		},
 		{
-			name:    "email change is a warning",
-			lines:   [][]string{idHeader, {"c-1", "Ana Souza", "ana.souza@example.org", "2024-01-15", "2025-01-15"}},
-			row:     2,
-			outcome: bulk.OutcomeUpdate,
+			name:     "email change is a warning",
+			lines:    [][]string{idHeader, {"c-1", "Ana Souza", "ana.souza@example.org", "2024-01-15", "2025-01-15"}},
+			row:      2,
+			outcome:  bulk.OutcomeUpdate,
 			warnings: []string{bulk.WarnEmailChange},
-			changes: []bulk.Change{{Field: "recipient.email", From: "ana@example.com", To: "ana.souza@example.org"}},
+			changes:  []bulk.Change{{Field: "recipient.email", From: "ana@example.com", To: "ana.souza@example.org"}},
 		},
 		{
 			name:    "a case-only email difference changes nothing",
@@ -489,5 +489,37 @@ func TestEmptySheet(t *testing.T) {
 	_, err := Check(context.Background(), csvRows(), Input{Group: group, Now: now})
 	if bulk.ErrorCode(err) != bulk.EInvalid || !strings.Contains(err.Error(), "empty") {
 		t.Errorf("err = %v, want an invalid error saying the sheet is empty", err)
+	}
+}
+
+func TestParseNumber(t *testing.T) {
+	tests := []struct {
+		in           string
+		decimalComma bool
+		want         float64
+		ok           bool
+	}{
+		{"40", false, 40, true},
+		{"12.5", false, 12.5, true},
+		{"12,5", false, 12.5, true},
+		{"12,5", true, 12.5, true},
+		{"1,234", false, 1234, true},
+		{"1,234", true, 1.234, true},
+		{"1,234.75", false, 1234.75, true},
+		{"1.234,75", true, 1234.75, true},
+		{"1.234,75", false, 1234.75, true},
+		{"-3", false, -3, true},
+		{"1,2,3", true, 0, false},
+		{"forty", false, 0, false},
+		{"1e999", false, 0, false},
+		{"NaN", false, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, ok := parseNumber(tt.in, tt.decimalComma)
+			if ok != tt.ok || (ok && got != tt.want) {
+				t.Errorf("parseNumber(%q, %v) = %v, %v; want %v, %v", tt.in, tt.decimalComma, got, ok, tt.want, tt.ok)
+			}
+		})
 	}
 }

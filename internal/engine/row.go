@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"maps"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -77,17 +78,15 @@ func (v *validation) evaluate(number int, cells []sheet.Cell, final bool) (o Out
 				continue
 			}
 		case bulk.KindNumber:
-			f, err := strconv.ParseFloat(strings.ReplaceAll(text, ",", ""), 64)
-			if err != nil {
+			f, ok := parseNumber(text, v.decimalComma)
+			if !ok {
 				fail(bulk.ErrInvalidNumber, c.name, "%q is not a number", text)
 				continue
 			}
 			if old, err := strconv.ParseFloat(current, 64); err == nil && old == f {
 				continue
 			}
-			if cell.Kind == sheet.Number {
-				value = strconv.FormatFloat(f, 'f', -1, 64)
-			}
+			value = strconv.FormatFloat(f, 'f', -1, 64)
 		}
 		switch c.attr {
 		case bulk.AttrCredentialID:
@@ -118,6 +117,46 @@ func (v *validation) evaluate(number int, cells []sheet.Cell, final bool) (o Out
 	row.Renewal = cred.ExpiresOn != "" && cred.ExpiresOn < today && after.ExpiresOn > today
 	o.After = &after
 	return v.conclude(o), false
+}
+
+// parseNumber reads a number as people write it: "1234.75", "1,234.75",
+// "1.234,75", and "12,5" where the decimal separator is a comma (a file
+// delimited by semicolons, as European spreadsheets write them, or a comma
+// not followed by groups of three digits).
+func parseNumber(s string, decimalComma bool) (float64, bool) {
+	dot, comma := strings.LastIndexByte(s, '.'), strings.LastIndexByte(s, ',')
+	switch {
+	case dot >= 0 && comma >= 0 && comma > dot:
+		s = strings.ReplaceAll(strings.ReplaceAll(s, ".", ""), ",", ".")
+	case dot >= 0 && comma >= 0:
+		s = strings.ReplaceAll(s, ",", "")
+	case comma >= 0 && (decimalComma || !thousands(s)):
+		if strings.Count(s, ",") > 1 {
+			return 0, false
+		}
+		s = strings.Replace(s, ",", ".", 1)
+	case comma >= 0:
+		s = strings.ReplaceAll(s, ",", "")
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	return f, true
+}
+
+// thousands reports whether the commas of s separate groups of three digits.
+func thousands(s string) bool {
+	parts := strings.Split(strings.TrimLeft(s, "+-"), ",")
+	if len(parts[0]) == 0 || len(parts[0]) > 3 {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if len(p) != 3 {
+			return false
+		}
+	}
+	return true
 }
 
 // ragged reports whether a CSV row does not fit the header: fewer cells, or
