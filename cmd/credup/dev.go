@@ -47,7 +47,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		drop := demo.Group()
 		drop.ID, drop.Name, drop.DropPolicy = "g-partner-feed", "Partner feed", bulk.DropCommitIfClean
 		groups = append(groups, drop)
-		if err := s.Seed(ctx, bulk.Tenant{ID: demo.Tenant, Name: "Demo Academy", Credits: demo.Credits}, groups, demo.Seed()); err != nil {
+		creds := demo.Seed()
+		for i, c := range creds[:20] {
+			c.ID, c.GroupID = fmt.Sprintf("p-%04d", i+1), drop.ID
+			c.Recipient.Email = fmt.Sprintf("partner%03d@example.org", i+1)
+			creds = append(creds, c)
+		}
+		if err := s.Seed(ctx, bulk.Tenant{ID: demo.Tenant, Name: "Demo Academy", Credits: demo.Credits}, groups, creds); err != nil {
 			return err
 		}
 	}
@@ -64,7 +70,8 @@ credup is running. Stop it with Ctrl-C.
   bucket         %s
   state machine  %s
 
-Tenant %q is seeded with %d credits and groups %s (review), %s, g-partner-feed (commit_if_clean).
+Tenant %q is seeded with %d credits and groups %s (review), %s, and g-partner-feed
+(20 credentials, partner001@example.org..., drop policy commit_if_clean).
 A token for it (24h; another: credup token --tenant T):
 
   export TOKEN=%s
