@@ -31,26 +31,7 @@ func checkBatch(tenant string, b store.Batch) error {
 	if _, err := batchPK(tenant, b.Upload, b.Number); err != nil {
 		return err
 	}
-	if len(b.Ops) > store.MaxBatchOps {
-		return bulk.Errorf(bulk.EInvalid, "batch %d has %d ops; at most %d fit one transaction", b.Number, len(b.Ops), store.MaxBatchOps)
-	}
-	seen := make(map[string]bool, len(b.Ops))
-	for _, op := range b.Ops {
-		if err := keyPart("credential id", op.CredentialID); err != nil {
-			return err
-		}
-		if op.After.ID != "" && op.After.ID != op.CredentialID {
-			return bulk.Errorf(bulk.EInvalid, "op for credential %s carries credential %s", op.CredentialID, op.After.ID)
-		}
-		if err := keyPart("group id", op.After.GroupID); err != nil {
-			return err
-		}
-		if seen[op.CredentialID] {
-			return bulk.Errorf(bulk.EInvalid, "batch %d updates credential %s twice", b.Number, op.CredentialID)
-		}
-		seen[op.CredentialID] = true
-	}
-	return nil
+	return store.CheckOps(b)
 }
 
 // ApplyBatch applies one batch exactly once as one TransactWriteItems: a
@@ -356,14 +337,14 @@ func (s *Store) ListResults(ctx context.Context, tenant, upload, cur string, lim
 	if err != nil {
 		return nil, "", err
 	}
-	pos, err := decodeCursor(cur, cursorResults)
+	pos, err := store.DecodeCursor(cur, store.CursorResults)
 	if err != nil {
 		return nil, "", err
 	}
 	if pos.Batch > maxBatch {
 		return nil, "", bulk.Errorf(bulk.EInvalid, "invalid cursor")
 	}
-	limit = pageLimit(limit)
+	limit = store.PageLimit(limit)
 	results := make([]store.Result, 0, limit+1)
 	batches := make([]int, 0, limit+1) // the batch of each result, for the cursor
 	markers := &dynamodb.QueryInput{
@@ -411,8 +392,8 @@ func (s *Store) ListResults(ctx context.Context, tenant, upload, cur string, lim
 		return results, "", nil
 	}
 	results = results[:limit]
-	next := cursor{Kind: cursorResults, Batch: batches[limit-1], Credential: results[limit-1].CredentialID}
-	return results, encodeCursor(next), nil
+	next := store.Cursor{Kind: store.CursorResults, Batch: batches[limit-1], Credential: results[limit-1].CredentialID}
+	return results, store.EncodeCursor(next), nil
 }
 
 // batchResults reads up to n result records of one batch whose credential

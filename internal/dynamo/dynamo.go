@@ -7,8 +7,6 @@ package dynamo
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -19,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/credup/credup/internal/bulk"
 	"github.com/credup/credup/internal/store"
 )
 
@@ -225,55 +222,4 @@ func (s *Store) sleep(ctx context.Context, attempt int) error {
 func conditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
-}
-
-// Paging limits of ListReportRows and ListResults.
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
-
-func pageLimit(limit int) int {
-	switch {
-	case limit <= 0:
-		return defaultLimit
-	case limit > maxLimit:
-		return maxLimit
-	}
-	return limit
-}
-
-// cursor is a position in a listing: the last item returned. It holds no
-// partition, so a cursor handed to another tenant or upload reads only that
-// one's items.
-type cursor struct {
-	Kind       string `json:"k"`
-	Row        int    `json:"r,omitempty"`
-	Batch      int    `json:"b,omitempty"`
-	Credential string `json:"c,omitempty"`
-}
-
-const (
-	cursorRows    = "rows"
-	cursorResults = "results"
-)
-
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c) // a struct of strings and ints always marshals
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s, kind string) (cursor, error) {
-	if s == "" {
-		return cursor{Kind: kind}, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	var c cursor
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err != nil || c.Kind != kind || c.Row < 0 || c.Batch < 0 {
-		return cursor{}, bulk.Errorf(bulk.EInvalid, "invalid cursor")
-	}
-	return c, nil
 }

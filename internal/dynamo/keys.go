@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/credup/credup/internal/bulk"
+	"github.com/credup/credup/internal/store"
 )
 
 // Attribute names of the table's keys and of the attributes the store's
@@ -61,15 +62,7 @@ const (
 
 // keyPart checks one ID that goes into a key: the delimiter # may not appear
 // in it, or one tenant's key could be spelled to reach another's items.
-func keyPart(kind, v string) error {
-	if v == "" {
-		return bulk.Errorf(bulk.EInvalid, "%s is required", kind)
-	}
-	if strings.Contains(v, "#") {
-		return bulk.Errorf(bulk.EInvalid, "%s may not contain #", kind)
-	}
-	return nil
-}
+func keyPart(kind, v string) error { return store.KeyPart(kind, v) }
 
 // tenantPrefix is the start of every partition key of a tenant.
 func tenantPrefix(tenant string) (string, error) {

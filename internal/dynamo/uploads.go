@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/credup/credup/internal/bulk"
+	"github.com/credup/credup/internal/store"
 )
 
 // maxUpdateAttempts bounds UpdateUpload's read-modify-write retries when
@@ -173,11 +174,11 @@ func (s *Store) ListReportRows(ctx context.Context, tenant, upload string, versi
 	if err != nil {
 		return nil, "", err
 	}
-	pos, err := decodeCursor(cur, cursorRows)
+	pos, err := store.DecodeCursor(cur, store.CursorRows)
 	if err != nil {
 		return nil, "", err
 	}
-	limit = pageLimit(limit)
+	limit = store.PageLimit(limit)
 	names := map[string]string{"#pk": attrPK, "#sk": attrSK}
 	values := item{":pk": str(pk), ":after": str(fmt.Sprintf("ROW#%010d", pos.Row))}
 	var filter *string
@@ -206,7 +207,7 @@ func (s *Store) ListReportRows(ctx context.Context, tenant, upload string, versi
 	for len(rows) <= limit {
 		// Without a filter every evaluated row is returned, so ask for exactly
 		// what is missing; with one, read a full page and keep what matches.
-		in.Limit = aws.Int32(int32(maxLimit))
+		in.Limit = aws.Int32(int32(store.MaxLimit))
 		if filter == nil {
 			in.Limit = aws.Int32(int32(limit + 1 - len(rows)))
 		}
@@ -230,7 +231,7 @@ func (s *Store) ListReportRows(ctx context.Context, tenant, upload string, versi
 		return rows, "", nil
 	}
 	rows = rows[:limit]
-	return rows, encodeCursor(cursor{Kind: cursorRows, Row: rows[limit-1].Row}), nil
+	return rows, store.EncodeCursor(store.Cursor{Kind: store.CursorRows, Row: rows[limit-1].Row}), nil
 }
 
 // LearnedMappings returns the header → attribute choices the tenant made.

@@ -7,8 +7,6 @@ package inmem
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -21,8 +19,6 @@ import (
 const (
 	maxRow            = 9_999_999_999
 	maxBatch          = 99_999
-	defaultLimit      = 100
-	maxLimit          = 1000
 	maxUpdateAttempts = 6
 	// maxHeaderBytes is the longest header a learned mapping keeps, as in
 	// the DynamoDB store, where the header is part of a sort key.
@@ -80,15 +76,7 @@ func New() *Store {
 }
 
 // keyPart refuses an ID the DynamoDB store could not put in a key.
-func keyPart(kind, v string) error {
-	if v == "" {
-		return bulk.Errorf(bulk.EInvalid, "%s is required", kind)
-	}
-	if strings.Contains(v, "#") {
-		return bulk.Errorf(bulk.EInvalid, "%s may not contain #", kind)
-	}
-	return nil
-}
+func keyPart(kind, v string) error { return store.KeyPart(kind, v) }
 
 func checkTenant(tenant string) error { return keyPart("tenant", tenant) }
 
@@ -357,22 +345,12 @@ func (s *Store) PutReportRows(_ context.Context, tenant, upload string, version 
 	return nil
 }
 
-func pageLimit(limit int) int {
-	switch {
-	case limit <= 0:
-		return defaultLimit
-	case limit > maxLimit:
-		return maxLimit
-	}
-	return limit
-}
-
 // ListReportRows pages the rows of one report version in row order.
 func (s *Store) ListReportRows(_ context.Context, tenant, upload string, version int, outcome, cur string, limit int) ([]bulk.Row, string, error) {
 	if err := checkReport(tenant, upload, version); err != nil {
 		return nil, "", err
 	}
-	pos, err := decodeCursor(cur, cursorRows)
+	pos, err := store.DecodeCursor(cur, store.CursorRows)
 	if err != nil {
 		return nil, "", err
 	}
@@ -387,7 +365,7 @@ func (s *Store) ListReportRows(_ context.Context, tenant, upload string, version
 	default:
 		return nil, "", bulk.Errorf(bulk.EInvalid, "unknown outcome filter %q", outcome)
 	}
-	limit = pageLimit(limit)
+	limit = store.PageLimit(limit)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -402,7 +380,7 @@ func (s *Store) ListReportRows(_ context.Context, tenant, upload string, version
 	next := ""
 	if len(nums) > limit {
 		nums = nums[:limit]
-		next = encodeCursor(cursor{Kind: cursorRows, Row: nums[limit-1]})
+		next = store.EncodeCursor(store.Cursor{Kind: store.CursorRows, Row: nums[limit-1]})
 	}
 	rows := make([]bulk.Row, len(nums))
 	for i, n := range nums {
@@ -453,26 +431,7 @@ func checkBatch(tenant string, b store.Batch) error {
 	if err := checkBatchKey(tenant, b.Upload, b.Number); err != nil {
 		return err
 	}
-	if len(b.Ops) > store.MaxBatchOps {
-		return bulk.Errorf(bulk.EInvalid, "batch %d has %d ops; at most %d fit one transaction", b.Number, len(b.Ops), store.MaxBatchOps)
-	}
-	seen := make(map[string]bool, len(b.Ops))
-	for _, op := range b.Ops {
-		if err := keyPart("credential id", op.CredentialID); err != nil {
-			return err
-		}
-		if op.After.ID != "" && op.After.ID != op.CredentialID {
-			return bulk.Errorf(bulk.EInvalid, "op for credential %s carries credential %s", op.CredentialID, op.After.ID)
-		}
-		if err := keyPart("group id", op.After.GroupID); err != nil {
-			return err
-		}
-		if seen[op.CredentialID] {
-			return bulk.Errorf(bulk.EInvalid, "batch %d updates credential %s twice", b.Number, op.CredentialID)
-		}
-		seen[op.CredentialID] = true
-	}
-	return nil
+	return store.CheckOps(b)
 }
 
 // ApplyBatch applies one batch exactly once, under the lock: ops whose
@@ -551,11 +510,11 @@ func (s *Store) ListResults(_ context.Context, tenant, upload, cur string, limit
 	if err := checkScoped(tenant, "upload", upload); err != nil {
 		return nil, "", err
 	}
-	pos, err := decodeCursor(cur, cursorResults)
+	pos, err := store.DecodeCursor(cur, store.CursorResults)
 	if err != nil || pos.Batch > maxBatch {
 		return nil, "", bulk.Errorf(bulk.EInvalid, "invalid cursor")
 	}
-	limit = pageLimit(limit)
+	limit = store.PageLimit(limit)
 
 	type at struct {
 		batch int
@@ -581,45 +540,11 @@ func (s *Store) ListResults(_ context.Context, tenant, upload, cur string, limit
 	if len(keys) > limit {
 		keys = keys[:limit]
 		last := keys[limit-1]
-		next = encodeCursor(cursor{Kind: cursorResults, Batch: last.batch, Credential: last.id})
+		next = store.EncodeCursor(store.Cursor{Kind: store.CursorResults, Batch: last.batch, Credential: last.id})
 	}
 	out := make([]store.Result, len(keys))
 	for i, k := range keys {
 		out[i] = clone(s.results[batchKey{tenant, upload, k.batch}][k.id])
 	}
 	return out, next, nil
-}
-
-// cursor is a position in a listing: the last item returned, never a
-// partition, so a cursor of one tenant or upload reads nothing of another.
-type cursor struct {
-	Kind       string `json:"k"`
-	Row        int    `json:"r,omitempty"`
-	Batch      int    `json:"b,omitempty"`
-	Credential string `json:"c,omitempty"`
-}
-
-const (
-	cursorRows    = "rows"
-	cursorResults = "results"
-)
-
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c) // a struct of strings and ints always marshals
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s, kind string) (cursor, error) {
-	if s == "" {
-		return cursor{Kind: kind}, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	var c cursor
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err != nil || c.Kind != kind || c.Row < 0 || c.Batch < 0 {
-		return cursor{}, bulk.Errorf(bulk.EInvalid, "invalid cursor")
-	}
-	return c, nil
 }
