@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/credup/credup/internal/bulk"
+	"github.com/credup/credup/internal/httpapi"
 )
 
 // Client calls one credup API as one tenant.
@@ -35,80 +36,16 @@ func (p *Problem) Error() string {
 	return fmt.Sprintf("%d %s: %s", p.Status, p.Code, p.Detail)
 }
 
-// Upload is an upload as the API shows it.
-type Upload struct {
-	ID                string        `json:"id"`
-	GroupID           string        `json:"groupId"`
-	Status            string        `json:"status"`
-	Source            string        `json:"source"`
-	FileName          string        `json:"fileName"`
-	Mapping           bulk.Mapping  `json:"mapping"`
-	ReportVersion     int           `json:"reportVersion"`
-	ConfirmedVersion  int           `json:"confirmedVersion"`
-	Report            *Report       `json:"report"`
-	NeedsConfirmation bool          `json:"needsConfirmation"`
-	Results           *bulk.Results `json:"results"`
-	Failure           string        `json:"failure"`
-}
-
-// Report is a report without its rows.
-type Report struct {
-	Format               string       `json:"format"`
-	Sheet                string       `json:"sheet"`
-	HeaderRow            int          `json:"headerRow"`
-	DataRows             int          `json:"dataRows"`
-	MatchBy              string       `json:"matchBy"`
-	DateFormat           string       `json:"dateFormat"`
-	DateFormatCandidates []string     `json:"dateFormatCandidates"`
-	Columns              []Column     `json:"columns"`
-	Summary              bulk.Summary `json:"summary"`
-	NeedsMapping         bool         `json:"needsMapping"`
-}
-
-// Column is a report column and the name a mapping uses for it.
-type Column struct {
-	bulk.Column
-	Name string `json:"name"`
-}
-
-// Created is a new upload and where to send its file.
-type Created struct {
-	ID        string `json:"id"`
-	Status    string `json:"status"`
-	ObjectKey string `json:"objectKey"`
-	Upload    struct {
-		Method    string            `json:"method"`
-		URL       string            `json:"url"`
-		Headers   map[string]string `json:"headers"`
-		ExpiresAt time.Time         `json:"expiresAt"`
-	} `json:"upload"`
-}
-
-// Rows is one page of report rows.
-type Rows struct {
-	ReportVersion int        `json:"reportVersion"`
-	Rows          []bulk.Row `json:"rows"`
-	NextCursor    string     `json:"nextCursor"`
-}
-
-// Result is one credential a commit touched.
-type Result struct {
-	CredentialID string          `json:"credentialId"`
-	Row          int             `json:"row"`
-	Outcome      string          `json:"outcome"`
-	Before       bulk.Credential `json:"before"`
-	After        bulk.Credential `json:"after"`
-	Changes      []bulk.Change   `json:"changes"`
-	Renewal      bool            `json:"renewal"`
-}
-
-// Results is one page of a commit's results.
-type Results struct {
-	Status     string        `json:"status"`
-	Totals     *bulk.Results `json:"totals"`
-	Results    []Result      `json:"results"`
-	NextCursor string        `json:"nextCursor"`
-}
+// The API's response shapes, as the server defines them.
+type (
+	Upload  = httpapi.UploadView
+	Report  = httpapi.ReportView
+	Column  = httpapi.ColumnView
+	Created = httpapi.CreatedView
+	Rows    = httpapi.RowsView
+	Result  = httpapi.ResultView
+	Results = httpapi.ResultsView
+)
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader

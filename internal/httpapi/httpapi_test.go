@@ -316,8 +316,8 @@ func TestCreateUploadRejected(t *testing.T) {
 	}
 }
 
-// uploadView is the part of GET /bulk-updates/{id} the tests read.
-type uploadView struct {
+// UploadView is the part of GET /bulk-updates/{id} the tests read.
+type UploadView struct {
 	ID                string       `json:"id"`
 	GroupID           string       `json:"groupId"`
 	Status            string       `json:"status"`
@@ -351,7 +351,7 @@ func TestGetUpload(t *testing.T) {
 
 	res := f.do(t, tenant1, http.MethodGet, "/bulk-updates/u-1", nil)
 	res.wantStatus(t, http.StatusOK)
-	var v uploadView
+	var v UploadView
 	res.decode(t, &v)
 	if v.ID != "u-1" || v.GroupID != groupUX || v.Status != bulk.StatusReadyForReview || v.ReportVersion != 1 || v.ConfirmedVersion != 0 {
 		t.Errorf("upload = %+v", v)
@@ -385,7 +385,7 @@ func TestGetUpload(t *testing.T) {
 		t.Errorf("upload response carries report rows: %s", res.Body.String())
 	}
 
-	var done uploadView
+	var done UploadView
 	res = f.do(t, tenant1, http.MethodGet, "/bulk-updates/u-done", nil)
 	res.wantStatus(t, http.StatusOK)
 	res.decode(t, &done)
@@ -510,7 +510,7 @@ func TestPutMapping(t *testing.T) {
 			}
 			res := f.do(t, tenant1, http.MethodPut, "/bulk-updates/u-1/mapping", m)
 			res.wantStatus(t, http.StatusAccepted)
-			var v uploadView
+			var v UploadView
 			res.decode(t, &v)
 			if v.Status != bulk.StatusValidating || !maps.Equal(v.Mapping.Columns, m.Columns) {
 				t.Errorf("response = %+v, want validating with the new mapping", v)
@@ -641,7 +641,7 @@ func TestConfirm(t *testing.T) {
 				return
 			}
 			res.wantStatus(t, tt.status)
-			var v uploadView
+			var v UploadView
 			res.decode(t, &v)
 			if v.ConfirmedVersion != 1 || v.NeedsConfirmation || after.ConfirmedVersion != 1 {
 				t.Errorf("confirmed version: response %d (needs confirmation %v), stored %d; want 1", v.ConfirmedVersion, v.NeedsConfirmation, after.ConfirmedVersion)
@@ -701,7 +701,7 @@ func TestCommit(t *testing.T) {
 				return
 			}
 			res.wantStatus(t, tt.status)
-			var v uploadView
+			var v UploadView
 			res.decode(t, &v)
 			if v.Status != bulk.StatusCommitting || after.Status != bulk.StatusCommitting {
 				t.Errorf("status: response %s, stored %s; want committing", v.Status, after.Status)
@@ -723,7 +723,7 @@ func TestCommitTwice(t *testing.T) {
 		for i := range 2 {
 			res := f.do(t, tenant1, http.MethodPost, "/bulk-updates/u-1/commit", nil)
 			res.wantStatus(t, http.StatusAccepted)
-			var v uploadView
+			var v UploadView
 			res.decode(t, &v)
 			if v.Status != bulk.StatusCommitting {
 				t.Errorf("commit %d answered status %s", i+1, v.Status)

@@ -136,7 +136,7 @@ func (h *Handler) createUpload(w http.ResponseWriter, r *http.Request, c caller)
 		put.Headers = map[string]string{}
 	}
 	w.Header().Set("Location", "/bulk-updates/"+id)
-	return writeJSON(w, http.StatusCreated, createdView{ID: id, Status: u.Status, Upload: put, ObjectKey: key})
+	return writeJSON(w, http.StatusCreated, CreatedView{ID: id, Status: u.Status, Upload: put, ObjectKey: key})
 }
 
 // loadUpload reads the caller's upload named in the path. Another
@@ -194,7 +194,7 @@ func (h *Handler) listRows(w http.ResponseWriter, r *http.Request, c caller) err
 	if err != nil {
 		return fmt.Errorf("list rows of upload %s report %d: %w", u.ID, u.ReportVersion, err)
 	}
-	return writeJSON(w, http.StatusOK, rowsView{ReportVersion: u.ReportVersion, Rows: nonNil(rows), NextCursor: next})
+	return writeJSON(w, http.StatusOK, RowsView{ReportVersion: u.ReportVersion, Rows: nonNil(rows), NextCursor: next})
 }
 
 // listResults serves GET /bulk-updates/{id}/results: the credentials the
@@ -217,7 +217,7 @@ func (h *Handler) listResults(w http.ResponseWriter, r *http.Request, c caller) 
 	if err != nil {
 		return fmt.Errorf("list results of upload %s: %w", u.ID, err)
 	}
-	v := resultsView{Status: u.Status, Totals: u.Results, Results: make([]resultView, len(results)), NextCursor: next}
+	v := ResultsView{Status: u.Status, Totals: u.Results, Results: make([]ResultView, len(results)), NextCursor: next}
 	for i, res := range results {
 		v.Results[i] = viewResult(res)
 	}

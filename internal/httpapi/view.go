@@ -7,9 +7,9 @@ import (
 	"github.com/credup/credup/internal/store"
 )
 
-// uploadView is an upload as clients see it: the stored upload without
+// UploadView is an upload as clients see it: the stored upload without
 // its storage and execution internals, and the report without its rows.
-type uploadView struct {
+type UploadView struct {
 	ID        string       `json:"id"`
 	GroupID   string       `json:"groupId"`
 	Status    string       `json:"status"`
@@ -21,7 +21,7 @@ type uploadView struct {
 
 	ReportVersion    int         `json:"reportVersion"`
 	ConfirmedVersion int         `json:"confirmedVersion"`
-	Report           *reportView `json:"report,omitempty"`
+	Report           *ReportView `json:"report,omitempty"`
 	// NeedsConfirmation says the report has warnings the user has not
 	// accepted for this report version.
 	NeedsConfirmation bool `json:"needsConfirmation"`
@@ -30,9 +30,9 @@ type uploadView struct {
 	Failure string        `json:"failure,omitempty"`
 }
 
-// reportView is the report of an upload without its rows (they are paged
+// ReportView is the report of an upload without its rows (they are paged
 // by the rows route).
-type reportView struct {
+type ReportView struct {
 	Format               string       `json:"format"`
 	Encoding             string       `json:"encoding,omitempty"`
 	Sheet                string       `json:"sheet,omitempty"`
@@ -41,19 +41,19 @@ type reportView struct {
 	MatchBy              string       `json:"matchBy"`
 	DateFormat           string       `json:"dateFormat,omitempty"`
 	DateFormatCandidates []string     `json:"dateFormatCandidates"`
-	Columns              []columnView `json:"columns"`
+	Columns              []ColumnView `json:"columns"`
 	Summary              bulk.Summary `json:"summary"`
 	NeedsMapping         bool         `json:"needsMapping"`
 }
 
-// columnView is a report column plus the name a mapping addresses it by.
-type columnView struct {
+// ColumnView is a report column plus the name a mapping addresses it by.
+type ColumnView struct {
 	bulk.Column
 	Name string `json:"name"`
 }
 
-func viewUpload(u bulk.Upload) uploadView {
-	v := uploadView{
+func viewUpload(u bulk.Upload) UploadView {
+	v := UploadView{
 		ID:               u.ID,
 		GroupID:          u.GroupID,
 		Status:           u.Status,
@@ -68,7 +68,7 @@ func viewUpload(u bulk.Upload) uploadView {
 		Failure:          u.Failure,
 	}
 	if r := u.Report; r != nil {
-		v.Report = &reportView{
+		v.Report = &ReportView{
 			Format:               r.Format,
 			Encoding:             r.Encoding,
 			Sheet:                r.Sheet,
@@ -86,43 +86,43 @@ func viewUpload(u bulk.Upload) uploadView {
 	return v
 }
 
-func viewColumns(cols []bulk.Column) []columnView {
+func viewColumns(cols []bulk.Column) []ColumnView {
 	seen := map[string]int{}
 	for _, c := range cols {
 		seen[c.Header]++
 	}
-	out := make([]columnView, len(cols))
+	out := make([]ColumnView, len(cols))
 	for i, c := range cols {
-		out[i] = columnView{Column: c, Name: c.Name(seen[c.Header] == 1)}
+		out[i] = ColumnView{Column: c, Name: c.Name(seen[c.Header] == 1)}
 	}
 	return out
 }
 
-// createdView answers the creation of an upload: where to send the file.
-type createdView struct {
+// CreatedView answers the creation of an upload: where to send the file.
+type CreatedView struct {
 	ID        string          `json:"id"`
 	Status    string          `json:"status"`
 	Upload    PresignedUpload `json:"upload"`
 	ObjectKey string          `json:"objectKey"`
 }
 
-// rowsView is one page of report rows.
-type rowsView struct {
+// RowsView is one page of report rows.
+type RowsView struct {
 	ReportVersion int        `json:"reportVersion"`
 	Rows          []bulk.Row `json:"rows"`
 	NextCursor    string     `json:"nextCursor"`
 }
 
-// resultsView is one page of a commit's results.
-type resultsView struct {
+// ResultsView is one page of a commit's results.
+type ResultsView struct {
 	Status     string        `json:"status"`
 	Totals     *bulk.Results `json:"totals"`
-	Results    []resultView  `json:"results"`
+	Results    []ResultView  `json:"results"`
 	NextCursor string        `json:"nextCursor"`
 }
 
-// resultView is one credential a commit touched, before and after.
-type resultView struct {
+// ResultView is one credential a commit touched, before and after.
+type ResultView struct {
 	CredentialID string          `json:"credentialId"`
 	Row          int             `json:"row"`
 	Outcome      string          `json:"outcome"`
@@ -132,8 +132,8 @@ type resultView struct {
 	Renewal      bool            `json:"renewal,omitempty"`
 }
 
-func viewResult(r store.Result) resultView {
-	return resultView{
+func viewResult(r store.Result) ResultView {
+	return ResultView{
 		CredentialID: r.CredentialID,
 		Row:          r.Row,
 		Outcome:      r.Outcome,
