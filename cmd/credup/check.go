@@ -12,6 +12,7 @@ import (
 	"github.com/credup/credup/internal/bulk"
 	"github.com/credup/credup/internal/dates"
 	"github.com/credup/credup/internal/engine"
+	"github.com/credup/credup/internal/reportout"
 	"github.com/credup/credup/internal/sheet"
 )
 
@@ -68,7 +69,14 @@ func runCheck(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return usagef("%v", err)
 	}
 	defer src.Close()
-	rep, err := engine.Check(ctx, src, engine.Input{Group: group, Credentials: creds, Mapping: m, Now: now})
+	in := engine.Input{Group: group, Credentials: creds, Mapping: m, Now: now}
+	var rep *bulk.Report
+	if *format == "json" {
+		// Rows are spooled, not held: memory grows with the credentials only.
+		_, err = reportout.Writer{KeepHTML: true, Newline: true}.WriteJSON(ctx, stdout, src, in)
+	} else {
+		rep, err = engine.Check(ctx, src, in)
+	}
 	if err != nil {
 		var se *sheet.Error
 		var be *bulk.Error
@@ -77,10 +85,10 @@ func runCheck(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		}
 		return fmt.Errorf("check %s: %w", pos[0], err)
 	}
-	if *format == "text" {
+	if rep != nil {
 		return writeText(stdout, rep)
 	}
-	return writeJSON(stdout, rep)
+	return nil
 }
 
 func errorText(err error) string {

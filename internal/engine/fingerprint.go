@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"hash/fnv"
 	"strconv"
 
 	"github.com/credup/credup/internal/bulk"
@@ -14,36 +13,48 @@ import (
 // so two reports that would do the same thing share a fingerprint.
 type fingerprint struct {
 	total, xor uint64
-	n        int
+	n          int
 }
 
 func (f *fingerprint) add(r *bulk.Row) {
-	h := fnv.New64a()
-	w := func(s string) {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	w(strconv.Itoa(r.Row))
-	w(r.CredentialID)
-	w(r.Outcome)
+	// FNV-1a over each value and a NUL after it, written out so a row
+	// costs no allocation.
+	var num [20]byte
+	h := fnvString(fnvOffset, string(strconv.AppendInt(num[:0], int64(r.Row), 10)))
+	h = fnvString(h, r.CredentialID)
+	h = fnvString(h, r.Outcome)
 	for _, c := range r.Changes {
-		w(c.Field)
-		w(c.From)
-		w(c.To)
+		h = fnvString(h, c.Field)
+		h = fnvString(h, c.From)
+		h = fnvString(h, c.To)
 	}
 	for _, e := range r.Errors {
-		w("E" + e.Code)
+		h = fnvString(fnvByte(h, 'E'), e.Code)
 	}
 	for _, e := range r.Warnings {
-		w("W" + e.Code)
+		h = fnvString(fnvByte(h, 'W'), e.Code)
 	}
 	if r.Renewal {
-		w("R")
+		h = fnvString(h, "R")
 	}
-	x := h.Sum64()
-	f.total += x
-	f.xor ^= x
+	f.total += h
+	f.xor ^= h
 	f.n++
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
+
+// fnvString hashes s and the NUL that ends it.
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return fnvByte(h, 0)
 }
 
 // sum combines the rows with the report's mapping into a hex digest.

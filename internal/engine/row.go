@@ -13,65 +13,76 @@ import (
 	"github.com/credup/credup/internal/sheet"
 )
 
-// evaluate works out what one row would do. With final false, a row holding
-// a date that the formats still in play read differently is not decided:
-// ambiguous is true and the row is evaluated again at the end.
-func (v *validation) evaluate(number int, cells []sheet.Cell, final bool) (o Outcome, ambiguous bool) {
-	row := &bulk.Row{Row: number}
+// evaluate works out what one row would do, and the position in
+// Input.Credentials of the credential it matched (-1 for none). With final
+// false, a row holding a date that the formats still in play read
+// differently is not decided: ambiguous is true and the row is evaluated
+// again at the end.
+func (v *validation) evaluate(number int, cells []sheet.Cell, final bool) (o Outcome, pos int, ambiguous bool) {
+	v.scratch = bulk.Row{Row: number}
+	row := &v.scratch
 	o.Row = row
-	fail := func(code, col, format string, args ...any) {
-		row.Errors = append(row.Errors, bulk.Issue{Code: code, Column: col, Message: fmt.Sprintf(format, args...)})
-	}
 	if v.csv && v.width > 0 && ragged(cells, v.width) {
-		fail(bulk.ErrRaggedRow, "", "row has %d cells but the header has %d columns: check for a missing or extra delimiter", len(cells), v.width)
-		return v.conclude(o), false
+		fail(row, bulk.ErrRaggedRow, "", "row has %d cells but the header has %d columns: check for a missing or extra delimiter", len(cells), v.width)
+		return v.conclude(o), -1, false
 	}
 
-	cred := v.match(cells, row, fail)
-	if cred == nil {
+	pos = v.match(cells, row)
+	if pos < 0 {
 		if len(row.Errors) == 0 {
-			fail(bulk.ErrNoMatch, "", "no credential matched")
+			fail(row, bulk.ErrNoMatch, "", "no credential matched")
 		}
-		return v.conclude(o), false
+		return v.conclude(o), -1, false
 	}
+	cred := &v.in.Credentials[pos]
 	row.CredentialID = cred.ID
 	o.Before = cred
-	after := *cred
-	after.Custom = maps.Clone(cred.Custom)
 
-	for i, c := range v.columns {
+	for i := range v.columns {
 		if i == v.keyCol {
 			continue
 		}
-		var cell sheet.Cell
+		c := &v.columns[i]
+		cell := &noCell
 		if c.index < len(cells) {
-			cell = cells[c.index]
+			cell = &cells[c.index]
 		}
 		text := bulk.UnescapeFormula(strings.TrimSpace(cell.Text))
-		current := cred.Get(c.attr)
+		current := c.get.get(cred)
 		if text == "" && cell.Kind != sheet.Date {
-			v.blank(c, cred, &after, row, fail)
+			v.blank(c, cred, row)
 			continue
 		}
-		if n := utf8.RuneCountInString(text); n > bulk.MaxLen(c.attr) {
-			fail(bulk.ErrValueTooLong, c.name, "%s has %d characters; the limit is %d", label(v, c), n, bulk.MaxLen(c.attr))
-			continue
+		// A text has at least as many bytes as characters: most are
+		// short enough not to need counting.
+		if len(text) > c.maxLen {
+			if n := utf8.RuneCountInString(text); n > c.maxLen {
+				fail(row, bulk.ErrValueTooLong, c.name, "%s has %d characters; the limit is %d", label(v, c), n, c.maxLen)
+				continue
+			}
 		}
 		value := text
 		switch c.kind {
 		case bulk.KindDate:
-			d, amb, msg := v.readDate(cell, text, final)
+			d, amb, msg := v.readDate(i, cell, text, final)
 			if amb {
-				return o, true
+				return o, pos, true
 			}
 			if msg != "" {
-				fail(bulk.ErrInvalidDate, c.name, "%s", msg)
+				fail(row, bulk.ErrInvalidDate, c.name, "%s", msg)
 				continue
 			}
-			value = d
+			// Most dates are what the credential holds already: compare
+			// before making a string of them.
+			var buf [10]byte
+			iso, ok := appendISO(buf[:0], d)
+			if ok && string(iso) == current {
+				continue
+			}
+			value = d.String()
 		case bulk.KindEmail:
 			if !bulk.ValidEmail(text) {
-				fail(bulk.ErrInvalidEmail, c.name, "%q is not a valid email address", text)
+				fail(row, bulk.ErrInvalidEmail, c.name, "%q is not a valid email address", text)
 				continue
 			}
 			if bulk.NormalizeEmail(text) == bulk.NormalizeEmail(current) {
@@ -80,7 +91,7 @@ func (v *validation) evaluate(number int, cells []sheet.Cell, final bool) (o Out
 		case bulk.KindNumber:
 			f, ok := parseNumber(text, v.decimalComma)
 			if !ok {
-				fail(bulk.ErrInvalidNumber, c.name, "%q is not a number", text)
+				fail(row, bulk.ErrInvalidNumber, c.name, "%q is not a number", text)
 				continue
 			}
 			if old, err := strconv.ParseFloat(current, 64); err == nil && old == f {
@@ -91,7 +102,7 @@ func (v *validation) evaluate(number int, cells []sheet.Cell, final bool) (o Out
 		switch c.attr {
 		case bulk.AttrCredentialID:
 			if value != cred.ID {
-				fail(bulk.ErrNoMatch, c.name, "credential ID %s is not the credential this row matched by %s (%s)", value, v.report.MatchBy, cred.ID)
+				fail(row, bulk.ErrNoMatch, c.name, "credential ID %s is not the credential this row matched by %s (%s)", value, v.report.MatchBy, cred.ID)
 			}
 			continue
 		case bulk.AttrRecipientName:
@@ -104,19 +115,62 @@ func (v *validation) evaluate(number int, cells []sheet.Cell, final bool) (o Out
 				Message: "this row changes the recipient's email; they were contacted at the old address"})
 		}
 		if value != current {
-			after.Set(c.attr, value)
 			row.Changes = append(row.Changes, bulk.Change{Field: c.attr, From: current, To: value})
 		}
 	}
 
-	if after.ExpiresOn != "" && after.IssuedOn != "" && after.ExpiresOn < after.IssuedOn &&
-		(after.ExpiresOn != cred.ExpiresOn || after.IssuedOn != cred.IssuedOn) {
-		fail(bulk.ErrExpiryBeforeIssue, v.columnName(bulk.AttrExpiresOn), "expiry date %s is before the issue date %s", after.ExpiresOn, after.IssuedOn)
+	// Every field the row sets is one of its changes: the dates after it
+	// are the credential's with the changes laid over them.
+	issued, expires := cred.IssuedOn, cred.ExpiresOn
+	for _, ch := range row.Changes {
+		switch ch.Field {
+		case bulk.AttrIssuedOn:
+			issued = ch.To
+		case bulk.AttrExpiresOn:
+			expires = ch.To
+		}
 	}
-	today := dates.FromTime(v.in.Now).String()
-	row.Renewal = cred.ExpiresOn != "" && cred.ExpiresOn < today && after.ExpiresOn > today
-	o.After = &after
-	return v.conclude(o), false
+	if expires != "" && issued != "" && expires < issued && (expires != cred.ExpiresOn || issued != cred.IssuedOn) {
+		fail(row, bulk.ErrExpiryBeforeIssue, v.columnName(bulk.AttrExpiresOn), "expiry date %s is before the issue date %s", expires, issued)
+	}
+	row.Renewal = cred.ExpiresOn != "" && cred.ExpiresOn < v.today && expires > v.today
+	return v.conclude(o), pos, false
+}
+
+// applyChanges returns the credential as the changes leave it. It shares
+// the custom attributes with the credential unless a change touches them,
+// which most rows do not: After is read, never written.
+func applyChanges(cred *bulk.Credential, changes []bulk.Change) *bulk.Credential {
+	after := *cred
+	cloned := false
+	for _, ch := range changes {
+		if !cloned && strings.HasPrefix(ch.Field, bulk.CustomPrefix) {
+			after.Custom = maps.Clone(cred.Custom)
+			cloned = true
+		}
+		after.Set(ch.Field, ch.To)
+	}
+	return &after
+}
+
+// noCell stands for the cells a short row lacks.
+var noCell sheet.Cell
+
+// fail adds an error to the row.
+func fail(row *bulk.Row, code, col, format string, args ...any) {
+	row.Errors = append(row.Errors, bulk.Issue{Code: code, Column: col, Message: fmt.Sprintf(format, args...)})
+}
+
+// appendISO appends d as ISO YYYY-MM-DD, as d.String() writes it; ok is
+// false for a year beyond four digits, which String writes otherwise.
+func appendISO(b []byte, d dates.Date) ([]byte, bool) {
+	if d.Year < 0 || d.Year > 9999 || d.Month < 0 || d.Month > 99 || d.Day < 0 || d.Day > 99 {
+		return b, false
+	}
+	return append(b,
+		byte('0'+d.Year/1000), byte('0'+d.Year/100%10), byte('0'+d.Year/10%10), byte('0'+d.Year%10), '-',
+		byte('0'+d.Month/10), byte('0'+d.Month%10), '-',
+		byte('0'+d.Day/10), byte('0'+d.Day%10)), true
 }
 
 // parseNumber reads a number as people write it: "1234.75", "1,234.75",
@@ -189,45 +243,68 @@ func (v *validation) conclude(o Outcome) Outcome {
 	return o
 }
 
-// match finds the row's credential in the group by the match key, or says
-// why there is none.
-func (v *validation) match(cells []sheet.Cell, row *bulk.Row, fail func(code, col, format string, args ...any)) *bulk.Credential {
+// match finds the row's credential in the group by the match key and
+// returns its position in Input.Credentials, or says why there is none
+// and returns -1.
+func (v *validation) match(cells []sheet.Cell, row *bulk.Row) int {
 	key := v.report.MatchBy
 	if v.keyCol < 0 {
-		fail(bulk.ErrMissingKey, "", "no column is mapped to a match key: map a column to credential ID, recipient ID or recipient email")
-		return nil
+		fail(row, bulk.ErrMissingKey, "", "no column is mapped to a match key: map a column to credential ID, recipient ID or recipient email")
+		return -1
 	}
-	c := v.columns[v.keyCol]
+	c := &v.columns[v.keyCol]
 	var text string
 	if c.index < len(cells) {
 		text = bulk.UnescapeFormula(strings.TrimSpace(cells[c.index].Text))
 	}
 	if text == "" {
-		fail(bulk.ErrMissingKey, c.name, "%s is blank, so the row cannot be matched to a credential", label(v, c))
-		return nil
+		fail(row, bulk.ErrMissingKey, c.name, "%s is blank, so the row cannot be matched to a credential", label(v, c))
+		return -1
 	}
-	k := matchValue(key, text)
-	found := v.byKey[k]
+	// The key is built in a buffer, so a look-up makes no string. Emails
+	// are case-folded: an ASCII one in the buffer, any other as
+	// bulk.NormalizeEmail does.
+	b, ok := v.keyBuf[:0], true
+	if key == bulk.AttrEmail {
+		b, ok = appendEmailKey(b, text)
+		if !ok {
+			b = append(b[:0], bulk.NormalizeEmail(text)...)
+		}
+	} else {
+		b = append(b, strings.TrimSpace(text)...)
+	}
+	v.keyBuf = b
+	// Sheets often list credentials in the order the group holds them (a
+	// template pre-filled from the group comes back so): the credential
+	// after the last one matched is tried before the map.
+	pos, n := v.next, 1
+	if !v.byKey.is(pos, b) {
+		pos, n = v.byKey.lookupBytes(b)
+	}
+	if n == 1 {
+		v.next = pos + 1
+	}
 	switch {
-	case len(found) == 1:
-		return found[0]
-	case len(found) > 1:
-		fail(bulk.ErrAmbiguousMatch, c.name, "%d credentials in this group have this %s; match by credential ID to choose one", len(found), strings.ToLower(label(v, c)))
-		return nil
+	case n == 1:
+		return pos
+	case n > 1:
+		fail(row, bulk.ErrAmbiguousMatch, c.name, "%d credentials in this group have this %s; match by credential ID to choose one", n, strings.ToLower(label(v, c)))
+		return -1
 	}
+	k := string(b)
 	if other := v.otherGroup(key, k); other != "" {
-		fail(bulk.ErrOtherGroup, c.name, "this %s belongs to a credential of group %s, not of this group", strings.ToLower(label(v, c)), other)
-		return nil
+		fail(row, bulk.ErrOtherGroup, c.name, "this %s belongs to a credential of group %s, not of this group", strings.ToLower(label(v, c)), other)
+		return -1
 	}
-	fail(bulk.ErrNoMatch, c.name, "no credential in this group has this %s", strings.ToLower(label(v, c)))
-	return nil
+	fail(row, bulk.ErrNoMatch, c.name, "no credential in this group has this %s", strings.ToLower(label(v, c)))
+	return -1
 }
 
 // otherGroup returns the group of another group's credential with this key,
 // or "".
 func (v *validation) otherGroup(attr, value string) string {
-	if cs := v.elsewhere[value]; len(cs) > 0 {
-		return cs[0].GroupID
+	if p, ok := v.byKey.other[value]; ok {
+		return v.in.Credentials[p].GroupID
 	}
 	if v.in.Elsewhere == nil || !contains(matchKeys, attr) {
 		return ""
@@ -249,8 +326,8 @@ func (v *validation) otherGroup(attr, value string) string {
 // blank applies a blank cell: it clears the field (a warning), except expiry
 // date and grade, which stay as they are (a note), and required fields,
 // which cannot be cleared.
-func (v *validation) blank(c column, cred, after *bulk.Credential, row *bulk.Row, fail func(code, col, format string, args ...any)) {
-	current := cred.Get(c.attr)
+func (v *validation) blank(c *column, cred *bulk.Credential, row *bulk.Row) {
+	current := c.get.get(cred)
 	switch c.attr {
 	case bulk.AttrCredentialID:
 		return
@@ -261,48 +338,66 @@ func (v *validation) blank(c column, cred, after *bulk.Credential, row *bulk.Row
 		}
 		return
 	case bulk.AttrRecipientName, bulk.AttrEmail, bulk.AttrIssuedOn:
-		fail(bulk.ErrRequired, c.name, "%s cannot be blank", label(v, c))
+		fail(row, bulk.ErrRequired, c.name, "%s cannot be blank", label(v, c))
 		return
 	}
 	if current == "" {
 		return
 	}
-	after.Set(c.attr, "")
 	row.Changes = append(row.Changes, bulk.Change{Field: c.attr, From: current, To: ""})
 	row.Warnings = append(row.Warnings, bulk.Issue{Code: bulk.WarnClearsValue, Column: c.name,
 		Message: fmt.Sprintf("the blank cell clears %s (was %q)", strings.ToLower(label(v, c)), current)})
 }
 
-// readDate reads a date cell. msg explains a value that is not a date;
-// ambiguous asks for the row to be decided at the end.
-func (v *validation) readDate(cell sheet.Cell, text string, final bool) (iso string, ambiguous bool, msg string) {
+// readDate reads the date cell of column i. msg explains a value that is
+// not a date; ambiguous asks for the row to be decided at the end.
+func (v *validation) readDate(i int, cell *sheet.Cell, text string, final bool) (d dates.Date, ambiguous bool, msg string) {
+	// observeDates read the cell's text already when it is no serial.
+	f := &v.fits[i]
+	cached := f.text != "" && f.text == text
 	switch {
 	case cell.Kind == sheet.Date || cell.Kind == sheet.Number && !cell.Time.IsZero():
-		return dates.FromTime(cell.Time).String(), false, ""
+		return dates.FromTime(cell.Time), false, ""
 	case cell.Kind == sheet.Number:
 		d, err := dates.FromSerial(cell.Num, v.date1904)
 		if err != nil {
-			return "", false, fmt.Sprintf("%s is not a date: %v", text, err)
+			return d, false, fmt.Sprintf("%s is not a date: %v", text, err)
 		}
-		return d.String(), false, ""
+		return d, false, ""
 	}
-	if serial, ok := dates.SerialLike(text); ok {
-		d, err := dates.FromSerial(serial, v.date1904)
-		if err != nil {
-			return "", false, fmt.Sprintf("%s is not a date: %v", text, err)
+	if !cached {
+		if serial, ok := dates.SerialLike(text); ok {
+			d, err := dates.FromSerial(serial, v.date1904)
+			if err != nil {
+				return d, false, fmt.Sprintf("%s is not a date: %v", text, err)
+			}
+			return d, false, ""
 		}
-		return d.String(), false, ""
 	}
 	if v.format != "" {
 		d, err := dates.Parse(text, v.format)
 		if err != nil {
-			return "", false, err.Error()
+			return d, false, err.Error()
 		}
-		return d.String(), false, ""
+		return d, false, ""
 	}
-	fit := dates.Fit(text)
+	var fit dates.Set
+	if cached {
+		switch {
+		case !f.only:
+			fit = f.fit
+		case f.fit == v.formats:
+			return f.date, false, ""
+		default:
+			// Another column of the row moved the evidence after this
+			// cell was read under the one format: all of its fit counts.
+			fit = dates.Fit(text)
+		}
+	} else {
+		fit = dates.Fit(text)
+	}
 	if fit == 0 {
-		return "", false, fmt.Sprintf("%q is not a date in any supported format (%s)", text, strings.Join(dates.Formats, ", "))
+		return d, false, fmt.Sprintf("%q is not a date in any supported format (%s)", text, strings.Join(dates.Formats, ", "))
 	}
 	set := v.formats
 	if set == 0 {
@@ -311,15 +406,15 @@ func (v *validation) readDate(cell sheet.Cell, text string, final bool) (iso str
 	}
 	d, readings, err := dates.Resolve(text, set)
 	if err != nil {
-		return "", false, err.Error()
+		return d, false, err.Error()
 	}
 	if len(readings) > 1 {
 		if !final {
-			return "", true, ""
+			return d, true, ""
 		}
-		return "", false, ambiguity(text, set)
+		return d, false, ambiguity(text, set)
 	}
-	return d.String(), false, ""
+	return d, false, ""
 }
 
 // ambiguity explains a date the candidate formats read differently.
@@ -334,7 +429,7 @@ func ambiguity(text string, set dates.Set) string {
 }
 
 // label names a column's attribute for messages.
-func label(v *validation, c column) string {
+func label(v *validation, c *column) string {
 	return v.in.Group.Label(c.attr)
 }
 

@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/credup/credup/internal/bulk"
+)
+
+// A sheet in the order of the credentials is matched through the
+// credential after the last one matched; the report must be what the index
+// alone gives, whatever the order.
+func TestMatchingDoesNotDependOnOrder(t *testing.T) {
+	header := []string{"Email", "Grade"}
+	tests := []struct {
+		name  string
+		lines [][]string
+		row   int
+		want  string // outcome
+		code  string // first error
+	}{
+		{"the next credential shares its email", [][]string{header, {"bo@example.com", "B"}, {"shared@example.com", "A"}}, 3, bulk.OutcomeError, bulk.ErrAmbiguousMatch},
+		{"an earlier credential after a later one", [][]string{header, {"bo@example.com", "B+"}, {"ana@example.com", "A+"}}, 3, bulk.OutcomeUpdate, ""},
+		{"another group's credential after a match", [][]string{header, {"bo@example.com", "B+"}, {"dee@example.com", "A"}}, 3, bulk.OutcomeError, bulk.ErrOtherGroup},
+		{"the same credential twice in a row", [][]string{header, {"ana@example.com", "A+"}, {"ANA@example.com", "A"}}, 3, bulk.OutcomeError, bulk.ErrDuplicateTarget},
+		{"in credential order", [][]string{header, {"ana@example.com", "A+"}, {"bo@example.com", "B+"}}, 3, bulk.OutcomeUpdate, ""},
+		{"a blank key after a match", [][]string{header, {"ana@example.com", "A+"}, {" ", "B+"}}, 3, bulk.OutcomeError, bulk.ErrMissingKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			creds := credentials()
+			forward := check(t, csvRows(tt.lines...), bulk.Mapping{})
+			slices.Reverse(creds)
+			backward, err := Check(context.Background(), csvRows(tt.lines...), Input{Group: group, Credentials: creds, Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := rowNumbered(t, forward, tt.row)
+			if got.Outcome != tt.want || tt.code != "" && (len(got.Errors) == 0 || got.Errors[0].Code != tt.code) {
+				t.Errorf("row %d = %+v, want outcome %s with error %q", tt.row, got, tt.want, tt.code)
+			}
+			a, _ := json.Marshal(forward)
+			b, _ := json.Marshal(backward)
+			if string(a) != string(b) || forward.Fingerprint != backward.Fingerprint {
+				t.Errorf("credentials in reverse order give another report:\n%s\n%s", a, b)
+			}
+		})
+	}
+}
+
+// Credentials come from stores keyed by ID, but a file of credentials may
+// repeat one: rows reaching both records of one ID target one credential.
+func TestRepeatedCredentialID(t *testing.T) {
+	creds := credentials()
+	creds[1].ID = creds[0].ID // c-1 twice: ana@ and bo@
+	slices.Reverse(creds)     // not in ID order, as a store would give them
+	rep, err := Check(context.Background(), csvRows(
+		[]string{"Email", "Grade"},
+		[]string{"ana@example.com", "A+"},
+		[]string{"bo@example.com", "B+"},
+	), Input{Group: group, Credentials: creds, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{2, 3} {
+		r := rowNumbered(t, rep, n)
+		if r.Outcome != bulk.OutcomeError || !reflect.DeepEqual(codes(r.Errors), []string{bulk.ErrDuplicateTarget}) {
+			t.Errorf("row %d = %+v, want a duplicate_target error", n, r)
+		}
+	}
+}
+
+// After shares the custom attributes with Before unless the row changes
+// one; either way Before stays the stored credential.
+func TestAfterLeavesBeforeAsItIs(t *testing.T) {
+	creds := credentials()
+	var got []Outcome
+	_, err := Run(context.Background(), csvRows(
+		[]string{"Email", "Course Hours", "Grade"},
+		[]string{"ana@example.com", "42", "A"},
+		[]string{"bo@example.com", "", "B+"},
+	), Input{Group: group, Credentials: creds, Now: now}, func(o Outcome) error {
+		got = append(got, o)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := credentials()
+	for _, o := range got {
+		if o.After == nil {
+			t.Fatalf("row %d has no after: %+v", o.Row.Row, o.Row)
+		}
+		switch o.Before.ID {
+		case "c-1":
+			if o.After.Custom["course_hours"] != "42" || o.After.Custom["cohort"] != "2024-A" {
+				t.Errorf("after custom = %v, want course_hours 42 and cohort kept", o.After.Custom)
+			}
+		case "c-2":
+			if o.After.Grade != "B+" {
+				t.Errorf("after grade = %q, want B+", o.After.Grade)
+			}
+		}
+	}
+	if !reflect.DeepEqual(creds, stored) {
+		t.Errorf("the credentials changed under the validation:\n%+v\nwant\n%+v", creds, stored)
+	}
+}

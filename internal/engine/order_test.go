@@ -1,0 +1,164 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"testing"
+
+	"github.com/credup/credup/internal/sheet"
+)
+
+// runsOf splits row numbers into their ascending runs.
+func runsOf(nums []int) [][]int {
+	var runs [][]int
+	for i, n := range nums {
+		if i == 0 || n < nums[i-1] {
+			runs = append(runs, nil)
+		}
+		runs[len(runs)-1] = append(runs[len(runs)-1], n)
+	}
+	return runs
+}
+
+func TestRunHandsRowsOverInTwoRuns(t *testing.T) {
+	header := []string{"Email", "Expiry Date", "Grade"}
+	tests := []struct {
+		name  string
+		lines [][]string
+	}{
+		{
+			name: "matches, misses and a duplicate",
+			lines: [][]string{header,
+				{"ana@example.com", "2027-01-15", "A"},
+				{"nobody@example.com", "2027-01-15", "A"},
+				{"bo@example.com", "2028-02-01", "B"},
+				{"dee@example.com", "2027-01-15", "A"},
+				{"ana@example.com", "2028-01-15", "A"},
+				{"shared@example.com", "2027-01-15", "A"},
+			},
+		},
+		{
+			name: "dates decided at the end among rows decided at once",
+			lines: [][]string{header,
+				{"ana@example.com", "01/02/2027", "A"},
+				{"nobody@example.com", "02/03/2027", "A"},
+				{"ana@example.com", "03/04/2027", "A"},
+				{"bo@example.com", "25/12/2027", "B"},
+				{"other@example.com", "26/12/2027", "B"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var nums []int
+			_, err := Run(context.Background(), csvRows(tt.lines...), Input{Group: group, Credentials: credentials(), Now: now},
+				func(o Outcome) error {
+					nums = append(nums, o.Row.Row)
+					return nil
+				})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(nums) != len(tt.lines)-1 {
+				t.Fatalf("emitted rows %v, want each of the %d data rows once", nums, len(tt.lines)-1)
+			}
+			if runs := runsOf(nums); len(runs) > 2 {
+				t.Errorf("rows emitted in order %v: %d ascending runs, want at most 2", nums, len(runs))
+			}
+		})
+	}
+}
+
+// countingRows is a sheet of n generated rows (a header, then rows no
+// credential matches) that counts reads and notes one after Run returned.
+type countingRows struct {
+	n, read int
+	closed  atomic.Bool
+	late    atomic.Bool
+	err     error // returned instead of the row after the first 50
+}
+
+func (c *countingRows) Info() sheet.Info {
+	return sheet.Info{Format: "csv", Encoding: "utf-8", Delimiter: ","}
+}
+
+func (c *countingRows) Next() (sheet.Row, error) {
+	if c.closed.Load() {
+		c.late.Store(true)
+	}
+	if c.read >= c.n {
+		return sheet.Row{}, io.EOF
+	}
+	c.read++
+	if c.err != nil && c.read > 50 {
+		return sheet.Row{}, c.err
+	}
+	if c.read == 1 {
+		return sheet.Row{Number: 1, Cells: []sheet.Cell{{Kind: sheet.Text, Text: "Email"}, {Kind: sheet.Text, Text: "Grade"}}}, nil
+	}
+	return sheet.Row{Number: c.read, Cells: []sheet.Cell{
+		{Kind: sheet.Text, Text: fmt.Sprintf("p%d@example.com", c.read)}, {Kind: sheet.Text, Text: "A"}}}, nil
+}
+
+func TestRunStopsReadingWhenItReturns(t *testing.T) {
+	stop := errors.New("stop")
+	broken := errors.New("disk on fire")
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name string
+		ctx  context.Context
+		src  *countingRows
+		emit func(Outcome) error
+		want error
+	}{
+		{"emit fails", context.Background(), &countingRows{n: 100_000}, func(Outcome) error { return stop }, stop},
+		{"context cancelled", cancelled, &countingRows{n: 100_000}, func(Outcome) error { return nil }, context.Canceled},
+		{"sheet cannot be read", context.Background(), &countingRows{n: 100_000, err: broken}, func(Outcome) error { return nil }, broken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Run(tt.ctx, tt.src, Input{Group: group, Credentials: credentials(), Now: now}, tt.emit)
+			tt.src.closed.Store(true)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+			if tt.src.read >= tt.src.n {
+				t.Errorf("read all %d rows; want Run to stop early", tt.src.n)
+			}
+			// With -race, a read after Run returned is also a data race on
+			// src.read.
+			if tt.src.late.Load() {
+				t.Error("the sheet was read after Run returned")
+			}
+		})
+	}
+}
+
+func TestRunReadsEveryRowOnce(t *testing.T) {
+	for _, n := range []int{1, 2, readAheadRows, readAheadRows + 1, 5*readAheadRows + 7} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			src := &countingRows{n: n}
+			rep, err := Run(context.Background(), src, Input{Group: group, Credentials: credentials(), Now: now}, func(Outcome) error { return nil })
+			if n == 1 {
+				// A header alone is a sheet without data, still a report.
+				if err != nil || rep.DataRows != 0 {
+					t.Fatalf("header only: report %+v, err %v", rep, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.DataRows != n-1 || rep.Summary.Error != n-1 {
+				t.Errorf("data rows %d, errors %d; want %d of each (no row matches)", rep.DataRows, rep.Summary.Error, n-1)
+			}
+			if rep.Summary.Update+rep.Summary.Unchanged != 0 {
+				t.Errorf("summary %+v, want no match", rep.Summary)
+			}
+		})
+	}
+}
