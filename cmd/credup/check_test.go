@@ -18,7 +18,9 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 const root = "../.."
 
-func td(parts ...string) string { return filepath.Join(append([]string{root, "testdata"}, parts...)...) }
+func td(parts ...string) string {
+	return filepath.Join(append([]string{root, "testdata"}, parts...)...)
+}
 
 func credup(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()

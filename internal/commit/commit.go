@@ -52,6 +52,8 @@ const (
 	PlanReady = "ready"
 	PlanStale = "stale"
 	PlanEmpty = "empty"
+	// PlanRefused: the balance no longer covers the renewals.
+	PlanRefused = "insufficient_credits"
 )
 
 // Input is what the state machine passes to every step.
@@ -129,6 +131,26 @@ func (s *Service) Plan(ctx context.Context, tenant, id string) (PlanOutput, erro
 		log.WarnContext(ctx, "commit stopped: the data changed since the confirmed report")
 		out.Status = PlanStale
 		return out, s.settle(ctx, u, bulk.StatusFailed, "stale: the credentials or the file changed since the report was confirmed; upload the file again", nil)
+	}
+	// The route checked the balance when the commit started; another
+	// commit may have spent it since. Refuse before anything is written.
+	renewals := 0
+	for _, op := range ops {
+		if op.Renewal {
+			renewals++
+		}
+	}
+	if renewals > 0 {
+		t, err := s.Store.GetTenant(ctx, tenant)
+		if err != nil {
+			return out, fmt.Errorf("read tenant: %w", err)
+		}
+		if t.Credits < renewals {
+			log.WarnContext(ctx, "commit refused: credits fall short", "required", renewals, "available", t.Credits)
+			out.Status = PlanRefused
+			return out, s.settle(ctx, u, bulk.StatusFailed, fmt.Sprintf(
+				"insufficient credits: the commit renews %d credentials and the balance is %d; nothing was written", renewals, t.Credits), nil)
+		}
 	}
 	size := s.batchSize()
 	for start, n := 0, 0; start < len(ops); start, n = start+size, n+1 {

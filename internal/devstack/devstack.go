@@ -81,6 +81,8 @@ type Stack struct {
 	server *http.Server
 	mu     sync.Mutex
 	errs   []error
+	// binDir holds the functions built for Processes; Close removes it.
+	binDir string
 }
 
 // Start brings everything up. Close stops it.
@@ -115,7 +117,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	ids := sortedIDs()
 	if opts.Processes {
-		bins, err := build(ctx, filepath.Dir(templatePath(opts.TemplatePath)))
+		dir, bins, err := build(ctx, filepath.Dir(templatePath(opts.TemplatePath)))
+		s.binDir = dir
 		if err != nil {
 			return fail(err)
 		}
@@ -205,11 +208,12 @@ func (s *Stack) serve(ctx context.Context, id string, h lambdart.Handler) {
 	}()
 }
 
-// build compiles every function for this machine.
-func build(ctx context.Context, root string) (map[string]string, error) {
+// build compiles every function for this machine into a new directory,
+// returned even when the build fails so that it can be removed.
+func build(ctx context.Context, root string) (string, map[string]string, error) {
 	dir, err := os.MkdirTemp("", "credup-functions-")
 	if err != nil {
-		return nil, fmt.Errorf("build functions: %w", err)
+		return "", nil, fmt.Errorf("build functions: %w", err)
 	}
 	bins := map[string]string{}
 	args := []string{"build", "-o", dir + string(filepath.Separator)}
@@ -220,9 +224,9 @@ func build(ctx context.Context, root string) (map[string]string, error) {
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build functions: %w\n%s", err, out)
+		return dir, nil, fmt.Errorf("build functions: %w\n%s", err, out)
 	}
-	return bins, nil
+	return dir, bins, nil
 }
 
 // runProcess runs a function binary against its Runtime API with the
@@ -309,6 +313,10 @@ func (s *Stack) Close() error {
 	}
 	s.cancel()
 	s.wg.Wait()
+	if s.binDir != "" {
+		// About 100 MB of binaries per start; the processes have exited.
+		_ = os.RemoveAll(s.binDir)
+	}
 	return s.Stack.Close()
 }
 

@@ -163,6 +163,24 @@ func (s *Store) batchTransaction(tenant string, b store.Batch, ops []store.Op, c
 			tx.renewals++
 		}
 	}
+	// Ops left out as conflicts get a result record too, so the results
+	// say which credentials changed under the commit.
+	for _, op := range b.Ops {
+		if !conflicts[op.CredentialID] {
+			continue
+		}
+		res, err := marshal(store.Result{
+			Row: op.Row, CredentialID: op.CredentialID, Outcome: store.ResultConflict,
+			Before: op.Before, After: op.After, Changes: op.Changes, Renewal: op.Renewal,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("marshal result of credential %s: %w", op.CredentialID, err)
+		}
+		tx.items = append(tx.items, types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(s.table),
+			Item:      withKey(res, bpk, resultSK(op.CredentialID)),
+		}})
+	}
 	if tx.renewals > 0 {
 		tpk, _ := tenantPK(tenant) // checked by checkBatch
 		tx.credit = len(tx.items)

@@ -65,7 +65,7 @@ type Store interface {
 	// ApplyBatch applies one batch exactly once, as one transaction: each
 	// credential written only if its version is still op.ExpectedVersion
 	// (the stored version becomes ExpectedVersion+1), a result record per
-	// applied op, the tenant's credits decremented by the batch's renewals
+	// op (updated, or conflict for an op left out), the tenant's credits decremented by the batch's renewals
 	// only if the balance covers them, and a marker for (upload, batch)
 	// written only if absent. Ops whose credential changed are left out and
 	// reported as conflicts; a batch already applied returns its stored
@@ -75,7 +75,8 @@ type Store interface {
 	// GetBatchResult returns the stored result of an applied batch;
 	// ENotFound if the batch was not applied.
 	GetBatchResult(ctx context.Context, tenant, upload string, batch int) (BatchResult, error)
-	// ListResults pages the result records of an upload's commit.
+	// ListResults pages the result records of an upload's commit: one per
+	// op of every applied batch, updated or left out as a conflict.
 	ListResults(ctx context.Context, tenant, upload, cursor string, limit int) ([]Result, string, error)
 }
 

@@ -122,6 +122,11 @@ func (s *Service) resumeDuplicate(ctx context.Context, tenant, id string) error 
 	if err != nil {
 		return fmt.Errorf("read upload %s: %w", id, err)
 	}
+	if u.Status == bulk.StatusCommitting && u.Execution == "" && u.Source == "dropbox" && s.Commits != nil {
+		// The first delivery moved the dropped file to committing but could
+		// not start its commit: start it now.
+		return s.startCommit(ctx, tenant, id)
+	}
 	if u.Status != bulk.StatusValidating {
 		s.log().InfoContext(ctx, "duplicate object event ignored", "tenant", tenant, "upload", id, "status", u.Status)
 		return nil
@@ -308,7 +313,7 @@ func (s *Service) commitIfClean(ctx context.Context, u bulk.Upload) error {
 		if x.Status != bulk.StatusReadyForReview || x.ReportVersion != version {
 			return errSuperseded
 		}
-		x.ConfirmedVersion, x.Status, x.Execution, x.UpdatedAt = version, bulk.StatusCommitting, x.ID, s.now()
+		x.ConfirmedVersion, x.Status, x.UpdatedAt = version, bulk.StatusCommitting, s.now()
 		return nil
 	})
 	if errors.Is(err, errSuperseded) {
@@ -317,8 +322,23 @@ func (s *Service) commitIfClean(ctx context.Context, u bulk.Upload) error {
 	if err != nil {
 		return fmt.Errorf("start commit of upload %s: %w", u.ID, err)
 	}
-	if _, err := s.Commits.StartCommit(ctx, u.Tenant, u.ID); err != nil {
-		return fmt.Errorf("start commit of upload %s: %w", u.ID, err)
+	return s.startCommit(ctx, u.Tenant, u.ID)
+}
+
+// startCommit starts the commit of an upload that is committing and then
+// records its execution. Until it is recorded, a retried event or the
+// user's commit starts it again, which is safe: the execution is named
+// after the upload.
+func (s *Service) startCommit(ctx context.Context, tenant, id string) error {
+	execution, err := s.Commits.StartCommit(ctx, tenant, id)
+	if err != nil {
+		return fmt.Errorf("start commit of upload %s: %w", id, err)
+	}
+	if _, err := s.Store.UpdateUpload(ctx, tenant, id, func(x *bulk.Upload) error {
+		x.Execution = execution
+		return nil
+	}); err != nil {
+		return fmt.Errorf("record commit execution of upload %s: %w", id, err)
 	}
 	return nil
 }

@@ -484,6 +484,14 @@ func (s *Store) ApplyBatch(_ context.Context, tenant string, b store.Batch) (sto
 		})
 		r.Applied = append(r.Applied, op.CredentialID)
 	}
+	for _, op := range b.Ops {
+		if slices.Contains(r.Conflicts, op.CredentialID) {
+			results[op.CredentialID] = clone(store.Result{
+				Row: op.Row, CredentialID: op.CredentialID, Outcome: store.ResultConflict,
+				Before: op.Before, After: op.After, Changes: op.Changes, Renewal: op.Renewal,
+			})
+		}
+	}
 	r.CreditsCharged = renewals
 	s.markers[k] = clone(r)
 	s.results[k] = results

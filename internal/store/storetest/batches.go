@@ -291,7 +291,7 @@ func testConcurrentReplay(t *testing.T, newStore func(*testing.T) store.Store) {
 }
 
 // testListResults pages through the results of batches 2 and 10 (so batch
-// order is numeric), with a conflict that has no result.
+// order is numeric), with a conflict listed as such.
 func testListResults(t *testing.T, newStore func(*testing.T) store.Store) {
 	s := newStore(t)
 	ctx := context.Background()
@@ -313,13 +313,18 @@ func testListResults(t *testing.T, newStore func(*testing.T) store.Store) {
 	must(t, err)
 	equal(t, "refused batch", r.Outcome, store.BatchInsufficientCredits)
 
-	// Batch 2 in credential order, then batch 10 without the conflict c6.
+	// Batch 2 in credential order, then batch 10 with the conflict c6 as
+	// what it would have done, unapplied.
 	var want []store.Result
-	for _, op := range []store.Op{b2.Ops[1], b2.Ops[2], b2.Ops[0], b10.Ops[1], b10.Ops[0]} {
-		want = append(want, store.Result{
+	for _, op := range []store.Op{b2.Ops[1], b2.Ops[2], b2.Ops[0], b10.Ops[1], b10.Ops[2], b10.Ops[0]} {
+		r := store.Result{
 			Row: op.Row, CredentialID: op.CredentialID, Outcome: store.ResultUpdated,
 			Before: op.Before, After: applied(op), Changes: op.Changes, Renewal: op.Renewal,
-		})
+		}
+		if op.CredentialID == changed.ID {
+			r.Outcome, r.After = store.ResultConflict, op.After
+		}
+		want = append(want, r)
 	}
 	for _, limit := range []int{1, 2, 4, 5, 0} {
 		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
