@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -78,13 +79,12 @@ func firstDiff(got, want string) string {
 			wl = w[i]
 		}
 		if gl != wl {
-			return "line " + itoa(i+1) + ":\n got: " + gl + "\nwant: " + wl
+			return "line " + strconv.Itoa(i+1) + ":\n got: " + gl + "\nwant: " + wl
 		}
 	}
 	return ""
 }
 
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // TestEveryWriterGivesTheSameRows reads the same credentials sheet as
 // LibreOffice and Gnumeric wrote it, in every format, and expects one report.
