@@ -85,7 +85,6 @@ func firstDiff(got, want string) string {
 	return ""
 }
 
-
 // TestEveryWriterGivesTheSameRows reads the same credentials sheet as
 // LibreOffice and Gnumeric wrote it, in every format, and expects one report.
 func TestEveryWriterGivesTheSameRows(t *testing.T) {
