@@ -54,10 +54,15 @@ func waitPolled(t *testing.T, s *Stack, logicalID string) {
 	c := clientsFor(t, s)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		out, err := c.fn.Invoke(context.Background(), &lambda.InvokeInput{
+		// A probe handed to a poller of an earlier subtest just as it was
+		// cancelled is lost, and kumo would wait the function's whole
+		// timeout for its answer: give each probe a short deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		out, err := c.fn.Invoke(ctx, &lambda.InvokeInput{
 			FunctionName: aws.String(s.Functions[logicalID]),
 			Payload:      []byte(probe),
 		})
+		cancel()
 		if err == nil && out.FunctionError == nil {
 			return
 		}
