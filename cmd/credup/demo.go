@@ -313,34 +313,33 @@ func (d *demoRun) printReport(r *apiclient.Report) {
 }
 
 func (d *demoRun) allRows(ctx context.Context, id, outcome string) ([]bulk.Row, error) {
-	var out []bulk.Row
-	cursor := ""
-	for {
+	return allPages(func(cursor string) ([]bulk.Row, string, error) {
 		page, err := d.api.Rows(ctx, id, outcome, cursor)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.Rows...)
-		if page.NextCursor == "" {
-			return out, nil
-		}
-		cursor = page.NextCursor
-	}
+		return page.Rows, page.NextCursor, err
+	})
 }
 
 func (d *demoRun) allResults(ctx context.Context, id string) ([]apiclient.Result, error) {
-	var out []apiclient.Result
+	return allPages(func(cursor string) ([]apiclient.Result, string, error) {
+		page, err := d.api.Results(ctx, id, cursor)
+		return page.Results, page.NextCursor, err
+	})
+}
+
+// allPages follows an API listing's cursors to its end.
+func allPages[T any](page func(cursor string) ([]T, string, error)) ([]T, error) {
+	var out []T
 	cursor := ""
 	for {
-		page, err := d.api.Results(ctx, id, cursor)
+		items, next, err := page(cursor)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, page.Results...)
-		if page.NextCursor == "" {
+		out = append(out, items...)
+		if next == "" {
 			return out, nil
 		}
-		cursor = page.NextCursor
+		cursor = next
 	}
 }
 
