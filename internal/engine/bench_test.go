@@ -2,15 +2,12 @@ package engine
 
 import (
 	"context"
-	"encoding/csv"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/xuri/excelize/v2"
 
 	"github.com/credup/credup/internal/bulk"
 	"github.com/credup/credup/internal/engine/enginetest"
@@ -169,59 +166,23 @@ func benchRead(b *testing.B, path string) {
 
 func BenchmarkFloorCSV100k(b *testing.B) {
 	path, _, _ := benchFiles(b)
-	b.ReportAllocs()
-	rows := 0
-	cpu := cpuTime()
-	for b.Loop() {
-		f, err := os.Open(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		r := csv.NewReader(f)
-		r.FieldsPerRecord = -1
-		r.ReuseRecord = true
-		rows = 0
-		for {
-			_, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			rows++
-		}
-		f.Close()
-	}
-	if rows != benchRows+1 {
-		b.Fatalf("read %d records, want %d", rows, benchRows+1)
-	}
-	reportRows(b, benchRows, cpuTime()-cpu)
+	benchFloor(b, func() (int, error) { return enginetest.FloorCSV(path) })
 }
 
 func BenchmarkFloorXLSX100k(b *testing.B) {
 	_, path, _ := benchFiles(b)
+	benchFloor(b, func() (int, error) { return enginetest.FloorXLSX(path, b.TempDir()) })
+}
+
+func benchFloor(b *testing.B, read func() (int, error)) {
 	b.ReportAllocs()
 	rows := 0
 	cpu := cpuTime()
 	for b.Loop() {
-		f, err := excelize.OpenFile(path, excelize.Options{UnzipSizeLimit: 1 << 30, UnzipXMLSizeLimit: 64 << 20, TmpDir: b.TempDir()})
-		if err != nil {
+		var err error
+		if rows, err = read(); err != nil {
 			b.Fatal(err)
 		}
-		it, err := f.Rows("Sheet1")
-		if err != nil {
-			b.Fatal(err)
-		}
-		rows = 0
-		for it.Next() {
-			if _, err := it.Columns(excelize.Options{RawCellValue: true}); err != nil {
-				b.Fatal(err)
-			}
-			rows++
-		}
-		it.Close()
-		f.Close()
 	}
 	if rows != benchRows+1 {
 		b.Fatalf("read %d rows, want %d", rows, benchRows+1)
