@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/credup/credup/internal/bulk"
@@ -391,13 +392,14 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// safePrefix keeps only the layout part of a key for logs: file names may
-// carry personal data.
+// safePrefix keeps only the layout part of a key for logs (its first three
+// segments: tenants/<tenant>/<kind>): file names may carry personal data.
 func safePrefix(key string) string {
-	if len(key) > 40 {
-		return key[:40] + "…"
+	parts := strings.SplitN(key, "/", 4)
+	if len(parts) > 3 {
+		parts = parts[:3]
 	}
-	return key
+	return strings.Join(parts, "/")
 }
 
 // Finder lets the engine ask the store about a tenant's credentials of
