@@ -33,14 +33,15 @@ func TestPlanWritesManifests(t *testing.T) {
 			if plan.Status != commit.PlanReady || plan.BatchCount != want || len(plan.Batches) != want {
 				t.Fatalf("plan = %+v, want ready with %d batches", plan, want)
 			}
-			keys := f.objects.keys(manifests)
+			keys := f.objects.Keys(manifests)
 			if len(keys) != want {
 				t.Fatalf("manifests = %v, want %d", keys, want)
 			}
 			var ops []store.Op
 			for n, key := range keys {
 				var b store.Batch
-				must(t, json.Unmarshal(f.objects.m[key], &b))
+				body, _ := f.objects.Get(key)
+				must(t, json.Unmarshal(body, &b))
 				if b.Upload != uploadID || b.Number != n || len(b.Ops) == 0 || len(b.Ops) > 7 {
 					t.Fatalf("manifest %s = upload %s batch %d with %d ops", key, b.Upload, b.Number, len(b.Ops))
 				}
@@ -114,7 +115,7 @@ func TestPlanStops(t *testing.T) {
 			if plan.Status != tt.want || plan.BatchCount != 0 {
 				t.Fatalf("plan = %+v, want %s with no batches", plan, tt.want)
 			}
-			if keys := f.objects.keys(manifests); len(keys) != 0 {
+			if keys := f.objects.Keys(manifests); len(keys) != 0 {
 				t.Errorf("manifests written: %v", keys)
 			}
 			if got := f.credits(t); got != creditsBefore {
@@ -231,7 +232,7 @@ func TestFinish(t *testing.T) {
 			if !slices.Equal(events, []string{"BulkUpdate Committed"}) {
 				t.Fatalf("events = %v, want one BulkUpdate Committed", events)
 			}
-			if d := f.events.events[len(f.events.events)-1].detail; d.CreditsCharged != renewals || d.Status != tt.wantStatus {
+			if d := f.events.detail(-1); d.CreditsCharged != renewals || d.Status != tt.wantStatus {
 				t.Errorf("event detail = %+v", d)
 			}
 
@@ -301,7 +302,7 @@ func TestHandle(t *testing.T) {
 				t.Fatalf("Handle(%q) err = %v, want error: %v", tt.action, err, tt.wantErr)
 			}
 			if tt.wantErr {
-				if keys := f.objects.keys(manifests); len(keys) != 0 {
+				if keys := f.objects.Keys(manifests); len(keys) != 0 {
 					t.Errorf("manifests written: %v", keys)
 				}
 				return

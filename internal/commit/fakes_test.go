@@ -4,87 +4,39 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"io"
 	"log/slog"
-	"sort"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/credup/credup/internal/bulk"
 	"github.com/credup/credup/internal/commit"
 	"github.com/credup/credup/internal/demo"
+	"github.com/credup/credup/internal/eventbus"
+	"github.com/credup/credup/internal/objects"
 	"github.com/credup/credup/internal/store"
 	"github.com/credup/credup/internal/store/inmem"
 	"github.com/credup/credup/internal/validation"
 )
 
-// objects is an in-memory bucket: key → bytes.
-type objects struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
+// publisher records events; detail and since read them as the services
+// publish them.
+type publisher struct{ eventbus.Recorder }
 
-func (o *objects) Open(_ context.Context, key string) (io.ReadCloser, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	b, ok := o.m[key]
-	if !ok {
-		return nil, bulk.Errorf(bulk.ENotFound, "no object %s", key)
+// detail is the detail of the i-th event (negative: from the end).
+func (p *publisher) detail(i int) validation.EventDetail {
+	events := p.Events()
+	if i < 0 {
+		i += len(events)
 	}
-	return io.NopCloser(bytes.NewReader(b)), nil
-}
-
-func (o *objects) Put(_ context.Context, key string, body []byte) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.m == nil {
-		o.m = map[string][]byte{}
-	}
-	o.m[key] = append([]byte(nil), body...)
-	return nil
-}
-
-// keys lists the stored keys under a prefix, sorted.
-func (o *objects) keys(prefix string) []string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []string
-	for k := range o.m {
-		if strings.HasPrefix(k, prefix) {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-type published struct {
-	detailType string
-	detail     validation.EventDetail
-}
-
-type publisher struct {
-	mu     sync.Mutex
-	events []published
-}
-
-func (p *publisher) Publish(_ context.Context, detailType string, detail any) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	d, _ := detail.(validation.EventDetail)
-	p.events = append(p.events, published{detailType, d})
-	return nil
+	d, _ := events[i].Detail.(validation.EventDetail)
+	return d
 }
 
 // since returns the detail types published after the first n events.
 func (p *publisher) since(n int) []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	var out []string
-	for _, e := range p.events[n:] {
-		out = append(out, e.detailType)
+	for _, e := range p.Events()[n:] {
+		out = append(out, e.DetailType)
 	}
 	return out
 }
@@ -100,7 +52,7 @@ const (
 
 type fixture struct {
 	store   *inmem.Store
-	objects *objects
+	objects *objects.Memory
 	events  *publisher
 	svc     *commit.Service
 	// validated is how many events validation published before the commit.
@@ -118,7 +70,7 @@ func committing(t *testing.T, credits int, body []byte) *fixture {
 	must(t, st.PutCredentials(ctx, tenant, demo.Seed()))
 	must(t, st.CreateUpload(ctx, bulk.Upload{Tenant: tenant, ID: uploadID, GroupID: demo.GroupID,
 		Status: bulk.StatusAwaitingUpload, Source: "api", CreatedAt: now, UpdatedAt: now}))
-	f := &fixture{store: st, objects: &objects{}, events: &publisher{}}
+	f := &fixture{store: st, objects: &objects.Memory{}, events: &publisher{}}
 	must(t, f.objects.Put(ctx, uploadKey, body))
 	quiet := slog.New(slog.DiscardHandler)
 	clock := func() time.Time { return now }
@@ -132,7 +84,7 @@ func committing(t *testing.T, credits int, body []byte) *fixture {
 		return nil
 	})
 	must(t, err)
-	f.validated = len(f.events.events)
+	f.validated = len(f.events.Events())
 	f.svc = &commit.Service{Store: st, Objects: f.objects, Events: f.events, Log: quiet, Now: clock, BatchSize: 7}
 	return f
 }

@@ -1,10 +1,8 @@
 package validation_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -13,62 +11,35 @@ import (
 
 	"github.com/credup/credup/internal/bulk"
 	"github.com/credup/credup/internal/demo"
+	"github.com/credup/credup/internal/eventbus"
+	"github.com/credup/credup/internal/objects"
 	"github.com/credup/credup/internal/store/inmem"
 	"github.com/credup/credup/internal/validation"
 )
 
-// objects is an in-memory bucket: key → bytes.
-type objects struct {
-	mu sync.Mutex
-	m  map[string][]byte
+// bucket is an in-memory bucket with a put that cannot fail.
+type bucket struct{ objects.Memory }
+
+func (b *bucket) put(key string, body []byte) {
+	_ = b.Put(context.Background(), key, body)
 }
 
-func (o *objects) put(key string, body []byte) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.m == nil {
-		o.m = map[string][]byte{}
-	}
-	o.m[key] = body
-}
-
-func (o *objects) Open(_ context.Context, key string) (io.ReadCloser, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	b, ok := o.m[key]
-	if !ok {
-		return nil, bulk.Errorf(bulk.ENotFound, "no object %s", key)
-	}
-	return io.NopCloser(bytes.NewReader(b)), nil
-}
-
-// published is one event as the publisher received it.
-type published struct {
-	detailType string
-	detail     validation.EventDetail
-}
-
-type publisher struct {
-	mu     sync.Mutex
-	events []published
-}
-
-func (p *publisher) Publish(_ context.Context, detailType string, detail any) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	d, _ := detail.(validation.EventDetail)
-	p.events = append(p.events, published{detailType, d})
-	return nil
-}
+// publisher records events; types and detail read them as the service
+// publishes them.
+type publisher struct{ eventbus.Recorder }
 
 func (p *publisher) types() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	var out []string
-	for _, e := range p.events {
-		out = append(out, e.detailType)
+	for _, e := range p.Events() {
+		out = append(out, e.DetailType)
 	}
 	return out
+}
+
+// detail is the detail of the i-th event.
+func (p *publisher) detail(i int) validation.EventDetail {
+	d, _ := p.Events()[i].Detail.(validation.EventDetail)
+	return d
 }
 
 // starter records commit starts; err, while set, makes them fail.
@@ -96,7 +67,7 @@ var now = time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC)
 
 type fixture struct {
 	store   *inmem.Store
-	objects *objects
+	objects *bucket
 	events  *publisher
 	starts  *starter
 	svc     *validation.Service
@@ -119,7 +90,7 @@ func newFixture(t *testing.T, credits int, dropPolicy string) *fixture {
 	if err := st.PutCredentials(ctx, demo.Tenant, demo.Seed()); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: st, objects: &objects{}, events: &publisher{}, starts: &starter{}}
+	f := &fixture{store: st, objects: &bucket{}, events: &publisher{}, starts: &starter{}}
 	f.svc = &validation.Service{Store: st, Objects: f.objects, Events: f.events, Commits: f.starts,
 		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
 	return f

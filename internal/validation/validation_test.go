@@ -45,7 +45,7 @@ func TestHandleEventValidatesUploadedFile(t *testing.T) {
 			if got := f.events.types(); !slices.Equal(got, []string{"BulkUpdate Validated"}) {
 				t.Fatalf("events = %v, want one BulkUpdate Validated", got)
 			}
-			if d := f.events.events[0].detail; d.Upload != "u1" || d.ReportVersion != 1 || d.Summary == nil || d.Summary.Update != 2 {
+			if d := f.events.detail(0); d.Upload != "u1" || d.ReportVersion != 1 || d.Summary == nil || d.Summary.Update != 2 {
 				t.Fatalf("event detail = %+v", d)
 			}
 		})
@@ -222,7 +222,7 @@ func TestUnreadableFileFailsUpload(t *testing.T) {
 			if got := f.events.types(); !slices.Equal(got, []string{"BulkUpdate Failed"}) {
 				t.Errorf("events = %v, want one BulkUpdate Failed", got)
 			}
-			if d := f.events.events[0].detail; d.Failure != u.Failure || d.Status != bulk.StatusFailed {
+			if d := f.events.detail(0); d.Failure != u.Failure || d.Status != bulk.StatusFailed {
 				t.Errorf("event detail = %+v", d)
 			}
 		})
@@ -279,10 +279,10 @@ func TestDroppedFile(t *testing.T) {
 				}
 				return
 			}
-			if len(f.events.events) == 0 {
+			if len(f.events.Events()) == 0 {
 				t.Fatal("no event published")
 			}
-			id := f.events.events[0].detail.Upload
+			id := f.events.detail(0).Upload
 			u := f.upload(t, id)
 			if u.Status != tt.wantStatus || u.Source != "dropbox" || u.GroupID != demo.GroupID {
 				t.Fatalf("upload = %s from %s for %s, want %s from dropbox", u.Status, u.Source, u.GroupID, tt.wantStatus)
@@ -311,7 +311,7 @@ func TestDroppedFileCommitStartFails(t *testing.T) {
 	if err := f.svc.HandleEvent(context.Background(), ev); err == nil {
 		t.Fatal("HandleEvent succeeded though the commit could not start; the event would not be retried")
 	}
-	id := f.events.events[0].detail.Upload
+	id := f.events.detail(0).Upload
 	if u := f.upload(t, id); u.Status != bulk.StatusCommitting || u.Execution != "" {
 		t.Fatalf("after a failed start: %s, execution %q; want committing with no execution", u.Status, u.Execution)
 	}
