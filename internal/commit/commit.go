@@ -215,7 +215,7 @@ func (s *Service) replan(ctx context.Context, u bulk.Upload) ([]store.Op, *bulk.
 		}
 		ops = append(ops, store.Op{
 			Row: o.Row.Row, CredentialID: o.Before.ID, ExpectedVersion: o.Before.Version,
-			Before: *o.Before, After: *o.After, Renewal: o.Row.Renewal, Changes: o.Row.Changes,
+			Before: *o.Before, After: *o.After(), Renewal: o.Row.Renewal, Changes: o.Row.Changes,
 		})
 		return nil
 	})

@@ -758,6 +758,12 @@ func daysFromCivil(y, m, d int) int {
 	return era*146097 + doe - 719468
 }
 
+// Days counts the days from 1970-01-01 to d.
+func (d Date) Days() int { return daysFromCivil(d.Year, d.Month, d.Day) }
+
+// FromDays returns the day n days after 1970-01-01.
+func FromDays(n int) Date { return fromDays(n) }
+
 func fromDays(z int) Date {
 	z += 719468
 	era := z / 146097

@@ -448,3 +448,14 @@ func BenchmarkResolve(b *testing.B) {
 		}
 	}
 }
+
+func TestDaysRoundTrip(t *testing.T) {
+	for _, d := range []Date{{1970, 1, 1}, {1900, 3, 1}, {1, 1, 1}, {2024, 2, 29}, {9999, 12, 31}} {
+		if got := FromDays(d.Days()); got != d {
+			t.Errorf("FromDays(%v.Days()) = %v", d, got)
+		}
+	}
+	if n := (Date{1970, 1, 2}).Days(); n != 1 {
+		t.Errorf("1970-01-02 is %d days after 1970-01-01, want 1", n)
+	}
+}

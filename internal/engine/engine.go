@@ -11,10 +11,16 @@
 // formats still consistent with the file (decided once the whole column has
 // been seen).
 //
-// Speed: the sheet is read on a goroutine of its own, a few hundred rows
-// ahead of the validation; credentials are indexed by the match key once,
-// and the credential after the last one matched is tried before the index,
-// since sheets often list credentials in the group's own order. See
+// Speed: the work is split across goroutines, in sheet order where order
+// matters. One reads the sheet ahead (readahead.go) and gathers the date
+// evidence, which is sequential by nature; while it starts, the credentials
+// are indexed by the match key, on two goroutines (index.go). Batches of
+// rows are then evaluated on as many goroutines as there are processors
+// (stream.go): evaluating a row reads nothing that changes while rows
+// stream by. The validation's goroutine settles the evaluated rows in
+// sheet order: holds, duplicates, summary, fingerprint, emit. Matching
+// tries the credential after the last one matched before the index, since
+// sheets often list credentials in the group's own order. See
 // docs/performance.md for what a validation costs.
 package engine
 
@@ -23,8 +29,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/credup/credup/internal/bulk"
@@ -70,14 +78,24 @@ type Input struct {
 
 // Outcome is one final row with the credential it concerns: Before is the
 // stored credential (nil when the row matched none; it points into
-// Input.Credentials) and After what the row would make of it (nil unless
-// the outcome is update). Both are to be read only: After shares what the
-// row leaves as it is with Before (the custom attributes, unless the row
-// changes one of them). The row is the caller's to keep.
+// Input.Credentials), to be read only. The row is valid until emit
+// returns (rows are worked out in rows used again): emit copies what it
+// keeps. What the row points to (changes, issues) stays as it is.
 type Outcome struct {
 	Row    *bulk.Row
 	Before *bulk.Credential
-	After  *bulk.Credential
+}
+
+// After returns what the row would make of the credential, or nil unless
+// the outcome is update. It is to be read only: it shares what the row
+// leaves as it is with Before (the custom attributes, unless the row
+// changes one of them). Few callers need it, so it is worked out when
+// asked for.
+func (o Outcome) After() *bulk.Credential {
+	if o.Before == nil || o.Row.Outcome != bulk.OutcomeUpdate {
+		return nil
+	}
+	return applyChanges(o.Before, o.Row.Changes)
 }
 
 // Check validates the sheet and returns the whole report, rows included, in
@@ -108,10 +126,16 @@ func Check(ctx context.Context, src Rows, in Input) (*bulk.Report, error) {
 // decided as the sheet streams by, then, once it has been read, the rows
 // held back. A caller can put them in sheet order by merging the two.
 func Run(ctx context.Context, src Rows, in Input, emit func(Outcome) error) (*bulk.Report, error) {
+	return run(ctx, src, in, emit, runtime.GOMAXPROCS(0))
+}
+
+// run is Run with rows evaluated on workers goroutines.
+func run(ctx context.Context, src Rows, in Input, emit func(Outcome) error, workers int) (*bulk.Report, error) {
 	v, err := newValidation(ctx, src, in, emit)
 	if err != nil {
 		return nil, err
 	}
+	v.workers = max(1, workers)
 	if err := v.run(); err != nil {
 		return nil, err
 	}
@@ -128,6 +152,7 @@ type column struct {
 }
 
 type validation struct {
+	// Set up before the rows stream by, then only read, by every goroutine.
 	ctx    context.Context
 	src    Rows
 	in     Input
@@ -138,57 +163,106 @@ type validation struct {
 	width    int
 	columns  []column // mapped columns, in sheet order
 	dateCols []int    // indexes into columns of those holding dates
+	dateOrd  []int    // by column, its place in dateCols (-1 for none)
 	keyCol   int      // index into columns of the match key, -1 if none
+	matchBy  string   // the match key, as the report has it
 	format   string   // user-chosen date format, "" = infer
-	formats  dates.Set
-	single   bool // formats holds one format
-	sawDates bool
 	date1904 bool
 	csv      bool
 	// decimalComma: a file delimited by semicolons writes 12,5 for 12.5.
 	decimalComma bool
 	today        string // ISO day of Input.Now
 	byKey        *index
-	keyBuf       []byte
-	next         int // position of the credential after the last one matched
+	workers      int // goroutines evaluating rows
+
+	// Each part below is written by one goroutine at a time.
+
+	// The date evidence, gathered by whichever goroutine observes the rows
+	// (the validation's, then the read-ahead's).
+	formats  dates.Set
+	single   bool // formats holds one format
+	sawDates bool
+	memo     []dateMemo
+
+	// elsewhere serializes the look-ups of Input.Elsewhere, which rows
+	// evaluated in parallel may ask for.
+	elsewhere sync.Mutex
+
+	// The validation goroutine's own.
+	seq worker // evaluates the rows evaluated on the validation's goroutine
 	// held are the matched rows waiting for the end, in the order they
 	// were held; heldAt maps a credential's slot to 1 + its entry there.
 	held    heldRows
 	heldAt  []int32
 	pending []*pendingRow // rows with a date read differently by candidate formats
-	late    []Outcome     // rows of pending final at the end, to merge with the held ones
-	// fits are the date formats each column's cell of the row being read
-	// fits, as observeDates found them, so evaluate need not work them out
-	// again.
+	late    []lateRow     // rows of pending final at the end, to merge with the held ones
+	// duplicates are, by held row number, the later rows targeting the same
+	// credential.
+	duplicates map[int][]int
+	fp         fingerprint
+	scratch    bulk.Row // a row evaluated or made again on the validation's goroutine
+	free       []*job   // jobs done with, to be used again
+}
+
+// worker is what a goroutine evaluating rows keeps from one row to the
+// next; each has its own.
+type worker struct {
+	key  []byte // the row's key, built here so a look-up makes no string
+	next int    // position of the credential after the last one matched
+	// changes is where a row's changes are gathered; block is where those
+	// of a row worked out are copied to, a few rows' worth at a time.
+	changes, block []bulk.Change
+}
+
+// changeBlock is how many changes are allocated at a time.
+const changeBlock = 1024
+
+// keep copies a row's changes out of the worker's scratch.
+func (w *worker) keep(c []bulk.Change) []bulk.Change {
+	if len(w.block) < len(c) {
+		w.block = make([]bulk.Change, max(changeBlock, len(c)))
+	}
+	k := w.block[:len(c):len(c)]
+	copy(k, c)
+	w.block = w.block[len(c):]
+	return k
+}
+
+// rowState is what evaluating a row needs to know of the rows before it:
+// the date formats still consistent with the file once the row's own dates
+// are counted, and what observeDates found for its date cells (by date
+// column), so evaluate need not work it out again.
+type rowState struct {
+	formats dates.Set
 	fits    []cellFit
-	fp      fingerprint
-	scratch bulk.Row // the row being evaluated
 }
 
 // heldRow is a matched row waiting for the end, kept small: a group's
 // worth of them is most of what a validation holds. Its credential and
-// outcome are positions and codes, and what few rows carry besides changes
-// is kept apart. What the row would make of the credential is worked out
-// when it is handed over.
+// outcome are a position and a code, what few rows carry besides changes
+// is kept apart, and the row is made again when it is handed over. hash is
+// the row's for the fingerprint, worked out where the row was, unless
+// later rows target the credential too (dup).
 type heldRow struct {
 	number  int
 	pos     int32 // of the credential in Input.Credentials
 	outcome uint8 // index into outcomes
 	renewal bool
+	dup     bool
+	hash    uint64
 	changes []bulk.Change
 	more    *heldMore
 }
 
 type heldMore struct {
 	warnings, errors, notes []bulk.Issue
-	duplicates              []int // other rows targeting the same credential
 }
 
 // outcomes are the outcomes a held row can have, by heldRow.outcome.
 var outcomes = [...]string{bulk.OutcomeUpdate, bulk.OutcomeUnchanged, bulk.OutcomeError}
 
-func hold(r *bulk.Row, pos int) heldRow {
-	h := heldRow{number: r.Row, pos: int32(pos), renewal: r.Renewal, changes: r.Changes}
+func hold(r *bulk.Row, pos int, hash uint64) heldRow {
+	h := heldRow{number: r.Row, pos: int32(pos), renewal: r.Renewal, hash: hash, changes: r.Changes}
 	for i, o := range outcomes {
 		if o == r.Outcome {
 			h.outcome = uint8(i)
@@ -200,27 +274,18 @@ func hold(r *bulk.Row, pos int) heldRow {
 	return h
 }
 
-// row gives the held row back as the row it was.
-func (h *heldRow) row(cred *bulk.Credential) *bulk.Row {
-	r := &bulk.Row{Row: h.number, CredentialID: cred.ID, Outcome: outcomes[h.outcome], Changes: h.changes, Renewal: h.renewal}
+// row makes the held row again, into r.
+func (h *heldRow) row(cred *bulk.Credential, r *bulk.Row) {
+	*r = bulk.Row{Row: h.number, CredentialID: cred.ID, Outcome: outcomes[h.outcome], Changes: h.changes, Renewal: h.renewal}
 	if h.more != nil {
 		r.Warnings, r.Errors, r.Notes = h.more.warnings, h.more.errors, h.more.notes
 	}
-	return r
 }
 
-func (h *heldRow) duplicates() []int {
-	if h.more == nil {
-		return nil
-	}
-	return h.more.duplicates
-}
-
-func (h *heldRow) addDuplicate(n int) {
-	if h.more == nil {
-		h.more = &heldMore{}
-	}
-	h.more.duplicates = append(h.more.duplicates, n)
+// lateRow is a row final at the end, with its hash for the fingerprint.
+type lateRow struct {
+	o    Outcome
+	hash uint64
 }
 
 // heldRows is a list of held rows in blocks, so it grows without copying
@@ -250,11 +315,58 @@ func (l *heldRows) at(n int) *heldRow {
 
 type cellFit struct {
 	text string // the trimmed text the formats were found for; "" = none
-	fit  dates.Set
 	// With one format left in play, only it is tried: fit is then that
-	// format, and date what it reads.
-	date dates.Date
+	// format, and iso what it reads, as ISO text.
+	iso  string
+	fit  dates.Set
 	only bool
+}
+
+// dateMemo remembers how a date text read under the one format left in
+// play: a column of dates repeats the same few (a cohort's issue date), so
+// most dates are looked up rather than parsed.
+type dateMemo struct {
+	text    [dateMemoText]byte // in the entry: comparing it reads no other memory
+	n       uint8
+	formats dates.Set
+	iso     string
+}
+
+// dateMemoText is the longest date text remembered.
+const dateMemoText = 16
+
+// dateMemoSets is how many sets of two date texts are remembered (a power
+// of two).
+const dateMemoSets = 4096
+
+// readOnly reads text under the one format left in play, as ISO text; ok
+// is false when that format does not read it.
+func (v *validation) readOnly(text string) (iso string, ok bool) {
+	if len(text) > dateMemoText {
+		d, readings, err := dates.Resolve(text, v.formats)
+		if err != nil || readings != nil {
+			return "", false
+		}
+		return d.String(), true
+	}
+	if v.memo == nil {
+		v.memo = make([]dateMemo, 2*dateMemoSets)
+	}
+	set := v.memo[2*(hashString(0, text)&(dateMemoSets-1)):][:2]
+	for i := range set {
+		if m := &set[i]; int(m.n) == len(text) && string(m.text[:m.n]) == text && m.formats == v.formats {
+			return m.iso, true
+		}
+	}
+	d, readings, err := dates.Resolve(text, v.formats)
+	if err != nil || readings != nil {
+		return "", false
+	}
+	// The newer of the two stays; the other makes room.
+	set[1] = set[0]
+	set[0] = dateMemo{n: uint8(len(text)), formats: v.formats, iso: d.String()}
+	copy(set[0].text[:], text)
+	return set[0].iso, true
 }
 
 type pendingRow struct {
@@ -292,7 +404,7 @@ func newValidation(ctx context.Context, src Rows, in Input, emit func(Outcome) e
 }
 
 func (v *validation) run() error {
-	src := startReadAhead(v.src)
+	src := startReadAhead(v.src, headerScanRows)
 	defer src.close()
 	// The header is searched among the first rows; they are kept to be
 	// validated as data once it is found.
@@ -318,30 +430,27 @@ func (v *validation) run() error {
 	if err := v.setHeader(first[h]); err != nil {
 		return err
 	}
+	// The date evidence is gathered in sheet order: the rows under the
+	// header here, then the rest on the read-ahead's goroutine, which has
+	// them at hand, while the credentials are indexed.
+	data := first[h+1:]
+	states := make([]rowState, len(data))
+	for i, r := range data {
+		v.report.DataRows++
+		states[i].fits = make([]cellFit, len(v.dateCols))
+		v.observeRow(r, &states[i])
+	}
+	src.observe(v.observeRow, len(v.dateCols))
 	v.indexCredentials()
-	for _, r := range first[h+1:] {
-		if err := v.row(r); err != nil {
+	for i, r := range data {
+		row := &v.scratch
+		pos, ambiguous := v.evaluate(row, r.Number, r.Cells, &states[i], &v.seq, false)
+		if err := v.decide(row, pos, ambiguous, r, rowHash(row)); err != nil {
 			return err
 		}
 	}
-	for n := 0; ; n++ {
-		// Asking the context costs more than a row of arithmetic, so it is
-		// asked every few hundred rows.
-		if n%256 == 0 {
-			if err := v.ctx.Err(); err != nil {
-				return err
-			}
-		}
-		r, err := src.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("read sheet: %w", err)
-		}
-		if err := v.row(r); err != nil {
-			return err
-		}
+	if err := v.stream(src); err != nil {
+		return err
 	}
 	return v.finish()
 }
@@ -379,10 +488,12 @@ func (v *validation) setHeader(r sheet.Row) error {
 		v.columns = append(v.columns, column{index: c.Index, name: mapping.ColumnName(cols, i), attr: c.Attribute, kind: kind,
 			get: accessorOf(c.Attribute), maxLen: bulk.MaxLen(c.Attribute)})
 	}
-	v.fits = make([]cellFit, len(v.columns))
 	for i, c := range v.columns {
 		if c.kind == bulk.KindDate {
 			v.dateCols = append(v.dateCols, i)
+			v.dateOrd = append(v.dateOrd, len(v.dateCols)-1)
+		} else {
+			v.dateOrd = append(v.dateOrd, -1)
 		}
 	}
 	return v.setMatchKey()
@@ -408,7 +519,7 @@ func (v *validation) setMatchKey() error {
 			}
 		}
 	}
-	v.report.MatchBy = key
+	v.report.MatchBy, v.matchBy = key, key
 	v.keyCol = -1
 	if key != "" {
 		v.keyCol = v.columnOf(key)
@@ -444,26 +555,32 @@ func (v *validation) indexCredentials() {
 	v.heldAt = make([]int32, len(v.in.Credentials))
 }
 
-// row reads one data row: it updates the date-format evidence, then either
-// decides the row or holds it until the end.
-func (v *validation) row(r sheet.Row) error {
-	v.report.DataRows++
-	v.observeDates(r.Cells)
-	o, pos, ambiguous := v.evaluate(r.Number, r.Cells, false)
+// observeRow adds the row's dates to the evidence and notes in st what the
+// row's evaluation needs of it. Rows are observed one at a time, in sheet
+// order, on one goroutine at a time.
+func (v *validation) observeRow(r sheet.Row, st *rowState) {
+	v.observeDates(r.Cells, st.fits)
+	st.formats = v.formats
+}
+
+// decide holds an ambiguous row for the end, or settles it; hash is the
+// row's for the fingerprint.
+func (v *validation) decide(row *bulk.Row, pos int, ambiguous bool, r sheet.Row, hash uint64) error {
 	if ambiguous {
 		v.pending = append(v.pending, &pendingRow{number: r.Number, cells: r.Cells})
 		return nil
 	}
-	return v.settle(o, pos)
+	return v.settle(row, pos, hash)
 }
 
 // observeDates narrows the date formats consistent with every date written
-// as text so far. A value no format can read is an error of its row and
-// says nothing about the format.
-func (v *validation) observeDates(cells []sheet.Cell) {
-	for _, i := range v.dateCols {
+// as text so far, and notes in fits (by date column) what it found of the row's
+// cells. A value no format can read is an error of its row and says nothing
+// about the format.
+func (v *validation) observeDates(cells []sheet.Cell, fits []cellFit) {
+	for k, i := range v.dateCols {
 		c := &v.columns[i]
-		v.fits[i].text = ""
+		fits[k].text = ""
 		if c.index >= len(cells) {
 			continue
 		}
@@ -481,14 +598,14 @@ func (v *validation) observeDates(cells []sheet.Cell) {
 		if v.single {
 			// Once the column has settled on one format, a value it reads
 			// leaves the evidence as it is: only the others need Fit.
-			if d, readings, err := dates.Resolve(text, v.formats); err == nil && readings == nil {
-				v.fits[i] = cellFit{text: text, fit: v.formats, date: d, only: true}
+			if iso, ok := v.readOnly(text); ok {
+				fits[k] = cellFit{text: text, iso: iso, fit: v.formats, only: true}
 				v.sawDates = true
 				continue
 			}
 		}
 		fit := dates.Fit(text)
-		v.fits[i] = cellFit{text: text, fit: fit}
+		fits[k] = cellFit{text: text, fit: fit}
 		if fit != 0 {
 			v.formats &= fit
 			v.sawDates = true
@@ -500,18 +617,24 @@ func (v *validation) observeDates(cells []sheet.Cell) {
 // settle emits a final row, or holds a matched one until the end, when a
 // later row may turn out to target the same credential. While the end is
 // being decided, final rows are kept aside in late to be merged.
-func (v *validation) settle(o Outcome, pos int) error {
-	if o.Before == nil {
-		return v.sendOrKeep(o)
+func (v *validation) settle(row *bulk.Row, pos int, hash uint64) error {
+	o := Outcome{Row: row}
+	if pos < 0 {
+		return v.sendOrKeep(o, hash)
 	}
+	o.Before = &v.in.Credentials[pos]
 	slot := v.byKey.slotOf(pos)
 	if at := v.heldAt[slot]; at > 0 {
 		h := v.held.at(int(at))
-		h.addDuplicate(o.Row.Row)
+		if v.duplicates == nil {
+			v.duplicates = map[int][]int{}
+		}
+		v.duplicates[int(at)] = append(v.duplicates[int(at)], o.Row.Row)
+		h.dup = true
 		markDuplicate(o.Row, []int{h.number}, o.Before.ID)
-		return v.sendOrKeep(o)
+		return v.sendOrKeep(o, rowHash(o.Row))
 	}
-	v.heldAt[slot] = int32(v.held.add(hold(o.Row, pos)))
+	v.heldAt[slot] = int32(v.held.add(hold(row, pos, hash)))
 	return nil
 }
 
@@ -534,25 +657,20 @@ func markDuplicate(r *bulk.Row, duplicates []int, credID string) {
 	r.Changes, r.Warnings, r.Renewal = nil, nil, false
 }
 
-func (v *validation) sendOrKeep(o Outcome) error {
-	// Rows are evaluated into one scratch row; one handed over is the
-	// caller's to keep.
-	r := new(bulk.Row)
-	*r = *o.Row
-	o.Row = r
+func (v *validation) sendOrKeep(o Outcome, hash uint64) error {
 	if v.late != nil {
-		v.late = append(v.late, o)
+		// Rows are evaluated into rows used again: one kept is copied.
+		r := *o.Row
+		o.Row = &r
+		v.late = append(v.late, lateRow{o: o, hash: hash})
 		return nil
 	}
-	return v.send(o)
+	return v.send(o, hash)
 }
 
-func (v *validation) send(o Outcome) error {
+func (v *validation) send(o Outcome, hash uint64) error {
 	v.report.Summary.Add(o.Row)
-	v.fp.add(o.Row)
-	if o.Row.Outcome != bulk.OutcomeUpdate {
-		o.After = nil
-	}
+	v.fp.add(hash)
 	return v.emit(o)
 }
 
@@ -563,10 +681,14 @@ func (v *validation) finish() error {
 	// the others held after the streamed ones. Merging the three runs
 	// hands every row of the end over in sheet order.
 	streamed := v.held.n
-	v.late = []Outcome{}
+	v.late = []lateRow{}
+	// Every format still in play is known now; what observeDates found
+	// then is not used.
+	st := rowState{formats: v.formats, fits: make([]cellFit, len(v.dateCols))}
 	for _, p := range v.pending {
-		o, pos, _ := v.evaluate(p.number, p.cells, true)
-		if err := v.settle(o, pos); err != nil {
+		row := &v.scratch
+		pos, _ := v.evaluate(row, p.number, p.cells, &st, &v.seq, true)
+		if err := v.settle(row, pos, rowHash(row)); err != nil {
 			return err
 		}
 	}
@@ -582,35 +704,36 @@ func (v *validation) finish() error {
 		if j <= v.held.n && (which == 0 || v.held.at(j).number < low) {
 			which, low = 2, v.held.at(j).number
 		}
-		if k < len(late) && (which == 0 || late[k].Row.Row < low) {
+		if k < len(late) && (which == 0 || late[k].o.Row.Row < low) {
 			which = 3
 		}
 		var o Outcome
+		var hash uint64
 		switch which {
 		case 3:
-			o = late[k]
+			o, hash = late[k].o, late[k].hash
 			k++
 		default:
-			var h *heldRow
+			n := i
 			if which == 1 {
-				h, i = v.held.at(i), i+1
+				i++
 			} else {
-				h, j = v.held.at(j), j+1
+				n, j = j, j+1
 			}
+			h := v.held.at(n)
 			cred := &v.in.Credentials[h.pos]
-			o = Outcome{Row: h.row(cred), Before: cred}
-			if dups := h.duplicates(); len(dups) > 0 {
-				markDuplicate(o.Row, dups, cred.ID)
-			}
-			if o.Row.Outcome == bulk.OutcomeUpdate {
-				o.After = applyChanges(cred, o.Row.Changes)
+			h.row(cred, &v.scratch)
+			o, hash = Outcome{Row: &v.scratch, Before: cred}, h.hash
+			if h.dup {
+				markDuplicate(o.Row, v.duplicates[n], cred.ID)
+				hash = rowHash(o.Row)
 			}
 		}
-		if err := v.send(o); err != nil {
+		if err := v.send(o, hash); err != nil {
 			return err
 		}
 	}
-	v.held, v.heldAt = heldRows{}, nil
+	v.held, v.heldAt, v.duplicates = heldRows{}, nil, nil
 	rep := v.report
 	rep.DateFormat = v.format
 	if v.sawDates {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/credup/credup/internal/bulk"
+	"github.com/credup/credup/internal/dates"
 	"github.com/credup/credup/internal/sheet"
 )
 
@@ -400,7 +401,7 @@ func TestAmbiguousColumnListsBothFormats(t *testing.T) {
 func TestDateCells(t *testing.T) {
 	src := csvRows([]string{"Email", "Expiry Date"}, []string{"ana@example.com", ""}, []string{"bo@example.com", ""})
 	src.info.Format = "xlsx"
-	src.lines[1].Cells[1] = sheet.Cell{Kind: sheet.Date, Text: "2027-01-15", Time: time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)}
+	src.lines[1].Cells[1] = sheet.Cell{Kind: sheet.Date, Text: "2027-01-15"}.WithDay(dates.Date{Year: 2027, Month: 1, Day: 15})
 	src.lines[2].Cells[1] = sheet.Cell{Kind: sheet.Number, Text: "46402", Num: 46402}
 	rep := check(t, src, bulk.Mapping{})
 	for _, n := range []int{2, 3} {
@@ -417,14 +418,22 @@ func TestDateCells(t *testing.T) {
 	}
 }
 
+// emitted is what a test keeps of an outcome: the row is valid only while
+// emit runs.
+type emitted struct {
+	Row    bulk.Row
+	Before *bulk.Credential
+	After  *bulk.Credential
+}
+
 func TestEmitHandsOverCredentials(t *testing.T) {
-	var got []Outcome
+	var got []emitted
 	_, err := Run(context.Background(), csvRows(
 		[]string{"Email", "Grade"},
 		[]string{"ana@example.com", "A+"},
 		[]string{"nobody@example.com", "B"},
 	), Input{Group: group, Credentials: credentials(), Now: now}, func(o Outcome) error {
-		got = append(got, o)
+		got = append(got, emitted{Row: *o.Row, Before: o.Before, After: o.After()})
 		return nil
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"math/bits"
 	"strconv"
 
 	"github.com/credup/credup/internal/bulk"
@@ -16,45 +17,71 @@ type fingerprint struct {
 	n          int
 }
 
-func (f *fingerprint) add(r *bulk.Row) {
-	// FNV-1a over each value and a NUL after it, written out so a row
-	// costs no allocation.
-	var num [20]byte
-	h := fnvString(fnvOffset, string(strconv.AppendInt(num[:0], int64(r.Row), 10)))
-	h = fnvString(h, r.CredentialID)
-	h = fnvString(h, r.Outcome)
-	for _, c := range r.Changes {
-		h = fnvString(h, c.Field)
-		h = fnvString(h, c.From)
-		h = fnvString(h, c.To)
-	}
-	for _, e := range r.Errors {
-		h = fnvString(fnvByte(h, 'E'), e.Code)
-	}
-	for _, e := range r.Warnings {
-		h = fnvString(fnvByte(h, 'W'), e.Code)
-	}
-	if r.Renewal {
-		h = fnvString(h, "R")
-	}
+// add counts a row by its hash (rowHash).
+func (f *fingerprint) add(h uint64) {
 	f.total += h
 	f.xor ^= h
 	f.n++
 }
 
+// rowHash hashes what a row would do, eight bytes at a time, written out so
+// a row costs no allocation.
+func rowHash(r *bulk.Row) uint64 {
+	h := mix(fpSeed, uint64(r.Row))
+	h = hashString(h, r.CredentialID)
+	h = hashString(h, r.Outcome)
+	for _, c := range r.Changes {
+		h = hashString(h, c.Field)
+		h = hashString(h, c.From)
+		h = hashString(h, c.To)
+	}
+	for _, e := range r.Errors {
+		h = hashString(mix(h, 'E'), e.Code)
+	}
+	for _, e := range r.Warnings {
+		h = hashString(mix(h, 'W'), e.Code)
+	}
+	if r.Renewal {
+		h = mix(h, 'R')
+	}
+	return avalanche(h)
+}
+
+// The constants and rounds of xxHash64: the fingerprint is compared between
+// processes (a report and the commit that re-validates it), so it must not
+// depend on a per-process seed.
 const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
+	fpSeed  = 0x27D4EB2F165667C5
+	fpPrime = 0x9E3779B185EBCA87
+	fpMix   = 0xC2B2AE3D27D4EB4F
 )
 
-func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
+func mix(h, w uint64) uint64 {
+	h ^= bits.RotateLeft64(w*fpMix, 31) * fpPrime
+	return bits.RotateLeft64(h, 27)*fpPrime + 0x85EBCA77C2B2AE63
+}
 
-// fnvString hashes s and the NUL that ends it.
-func fnvString(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint64(s[i])) * fnvPrime
+// hashString mixes s into h eight bytes at a time; the last word carries
+// the length of what is left, so values are delimited.
+func hashString(h uint64, s string) uint64 {
+	for len(s) >= 8 {
+		h = mix(h, uint64(s[0])|uint64(s[1])<<8|uint64(s[2])<<16|uint64(s[3])<<24|
+			uint64(s[4])<<32|uint64(s[5])<<40|uint64(s[6])<<48|uint64(s[7])<<56)
+		s = s[8:]
 	}
-	return fnvByte(h, 0)
+	w := uint64(len(s)+1) << 56
+	for i := range len(s) {
+		w |= uint64(s[i]) << (8 * i)
+	}
+	return mix(h, w)
+}
+
+func avalanche(h uint64) uint64 {
+	h ^= h >> 33
+	h *= fpMix
+	h ^= h >> 29
+	h *= 0x165667B19E3779F9
+	return h ^ h>>32
 }
 
 // sum combines the rows with the report's mapping into a hex digest.

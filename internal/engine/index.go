@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"hash/maphash"
+	"runtime"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/credup/credup/internal/bulk"
@@ -82,16 +85,22 @@ func (a accessor) get(c *bulk.Credential) string {
 }
 
 // index finds credentials by the value of the match key. A validation looks
-// up every row in it, so it holds positions in Input.Credentials rather than
-// slices of pointers: one map entry and no allocation per credential.
+// up every row in it, so it is a table of its own rather than a map: one
+// slot of eight bytes per credential, sized once, holding a credential's
+// position and part of its key's hash, and the keys in a slice by position.
+// It is built on the critical path of every validation, so it is built in
+// halves on two goroutines: the credentials' keys by range, then the two
+// tables (keys by the top bit of their hash).
 type index struct {
 	creds []bulk.Credential
 	group string
 	get   accessor
 	email bool
-	// byKey maps a key to the position of the only credential of the group
-	// with it, or to -1 when several have it (shared counts them).
-	byKey  map[string]int32
+	seed  maphash.Seed
+	keys  []string // by position: the credential's key as rows are matched by it
+	tabs  [2]keyTable
+	// shared counts the group's credentials that have a key several of
+	// them share; nil when no key is shared, the usual case.
 	shared map[string]int
 	// other maps a key to the first credential of another group with it.
 	other map[string]int32
@@ -101,30 +110,42 @@ type index struct {
 	slot []int32
 }
 
-// lookup returns the position of the group's credential with key k, or
-// the number n of the group's credentials sharing it (0 for none).
-func (x *index) lookup(k string) (pos int, n int) {
-	p, ok := x.byKey[k]
-	switch {
-	case !ok:
-		return -1, 0
-	case p >= 0:
-		return int(p), 1
-	}
-	return -1, x.shared[k]
+// keyTable is an open-addressing table of the credentials whose keys' hash
+// has one top bit. Its slots hold 1 + the position of the first credential
+// of the group with a key, and the top half of the key's hash; 0 is empty.
+type keyTable struct {
+	slots  []uint64
+	mask   uint64
+	shared map[string]int
 }
 
-// lookupBytes is lookup for a key being built in a buffer; the map access
-// does not copy it into a string.
-func (x *index) lookupBytes(k []byte) (pos int, n int) {
-	p, ok := x.byKey[string(k)]
-	switch {
-	case !ok:
-		return -1, 0
-	case p >= 0:
-		return int(p), 1
+// find returns the slot for key k with hash h: the one holding it, or the
+// empty one where it would go.
+func (x *index) find(k string, h uint64) *uint64 {
+	t := &x.tabs[h>>63]
+	tag := h &^ (1<<32 - 1)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if *s == 0 || *s&^(1<<32-1) == tag && x.keys[*s&(1<<32-1)-1] == k {
+			return s
+		}
 	}
-	return -1, x.shared[string(k)]
+}
+
+// lookupBytes returns the position of the group's credential with key k
+// (a key being built in a buffer: the look-up makes no string), or the
+// number n of the group's credentials sharing it (0 for none).
+func (x *index) lookupBytes(k []byte) (pos int, n int) {
+	s := *x.find(string(k), maphash.Bytes(x.seed, k))
+	switch {
+	case s == 0:
+		return -1, 0
+	case x.shared != nil:
+		if n := x.shared[string(k)]; n > 0 {
+			return -1, n
+		}
+	}
+	return int(s&(1<<32-1)) - 1, 1
 }
 
 // is reports whether the credential at pos is the one a look-up of key k
@@ -132,35 +153,10 @@ func (x *index) lookupBytes(k []byte) (pos int, n int) {
 // the credential's own key, and that no other credential of the group
 // shares it.
 func (x *index) is(pos int, k []byte) bool {
-	if pos < 0 || pos >= len(x.creds) || len(k) == 0 {
+	if pos < 0 || pos >= len(x.creds) || len(k) == 0 || x.creds[pos].GroupID != x.group {
 		return false
 	}
-	c := &x.creds[pos]
-	if c.GroupID != x.group {
-		return false
-	}
-	v := strings.TrimSpace(x.get.get(c))
-	if len(v) != len(k) {
-		return false
-	}
-	if x.email {
-		for i := 0; i < len(v); i++ {
-			b := v[i]
-			if b >= utf8.RuneSelf {
-				// Case-folding beyond ASCII is the map's to do.
-				return false
-			}
-			if 'A' <= b && b <= 'Z' {
-				b += 'a' - 'A'
-			}
-			if b != k[i] {
-				return false
-			}
-		}
-	} else if v != string(k) {
-		return false
-	}
-	return x.shared == nil || x.shared[string(k)] == 0
+	return x.keys[pos] == string(k) && (x.shared == nil || x.shared[string(k)] == 0)
 }
 
 // slotOf returns the position rows matching the credential at pos are held
@@ -172,56 +168,139 @@ func (x *index) slotOf(pos int) int {
 	return int(x.slot[pos])
 }
 
+// parallelIndex is the number of credentials from which an index is built
+// on two goroutines.
+const parallelIndex = 8192
+
 func newIndex(creds []bulk.Credential, group, attr string) *index {
 	x := &index{creds: creds, group: group, get: accessorOf(attr), email: attr == bulk.AttrEmail,
-		byKey: make(map[string]int32, len(creds)), other: map[string]int32{}}
-	get, email := x.get, x.email
-	sorted := true
-	prev := -1
+		seed: maphash.MakeSeed(), keys: make([]string, len(creds)), other: map[string]int32{}}
+	hashes := make([]uint64, len(creds))
+	inGroup := [2]int{}
+	sorted := [2]bool{}
+	n, par := len(creds), len(creds) >= parallelIndex && runtime.GOMAXPROCS(0) > 1
+	both(par, func(half int) {
+		from, to := half*(n/2), n/2+half*(n-n/2)
+		inGroup[half], sorted[half] = x.keysOf(from, to, hashes)
+	})
+	for half := range x.tabs {
+		// A key's hash picks its table as it would pick a half of them:
+		// the tables hold about half the group each.
+		size := 16
+		for size < inGroup[0]+inGroup[1] {
+			size *= 2
+		}
+		x.tabs[half] = keyTable{slots: make([]uint64, size), mask: uint64(size - 1)}
+	}
+	both(par, func(half int) { x.fill(half, hashes) })
 	for i := range creds {
-		c := &creds[i]
-		if c.GroupID == group {
-			if prev >= 0 && c.ID <= creds[prev].ID {
-				sorted = false
-			}
-			prev = i
-		}
-		k := get.get(c)
-		if email {
-			k = bulk.NormalizeEmail(k)
-		} else {
-			k = strings.TrimSpace(k)
-		}
-		if k == "" {
-			continue
-		}
-		if c.GroupID != group {
+		// Other groups' credentials, sorted order across the halves.
+		if k := x.keys[i]; k != "" && creds[i].GroupID != group {
 			if _, ok := x.other[k]; !ok {
 				x.other[k] = int32(i)
 			}
-			continue
+			x.keys[i] = ""
 		}
-		// Assigning first and checking the size after costs one hash for
-		// the usual key that no other credential has.
-		n := len(x.byKey)
-		x.byKey[k] = int32(i)
-		if len(x.byKey) == n {
-			x.byKey[k] = -1
+	}
+	for _, t := range x.tabs {
+		for k, n := range t.shared {
 			if x.shared == nil {
 				x.shared = map[string]int{}
 			}
-			if x.shared[k] == 0 {
-				x.shared[k] = 1
-			}
-			x.shared[k]++
+			x.shared[k] = n
 		}
 	}
-	if !sorted {
+	if !sorted[0] || !sorted[1] || !x.sortedAcross(len(creds)/2) {
 		// Stores hand out a group's credentials in ID order, which shows
 		// the IDs are unique without a map; any other order is checked.
 		x.slot = slotsByID(creds, group)
 	}
 	return x
+}
+
+// both runs fn(0) and fn(1), on two goroutines when par is set.
+func both(par bool, fn func(half int)) {
+	if !par {
+		fn(0)
+		fn(1)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { fn(1) })
+	fn(0)
+	wg.Wait()
+}
+
+// keysOf works out the keys (and the hashes of the group's ones) of the
+// credentials from..to, and says how many are of the group with a key, and
+// whether their IDs are in ascending order.
+func (x *index) keysOf(from, to int, hashes []uint64) (inGroup int, sorted bool) {
+	sorted = true
+	prev := -1
+	for i := from; i < to; i++ {
+		c := &x.creds[i]
+		if c.GroupID == x.group {
+			if prev >= 0 && c.ID <= x.creds[prev].ID {
+				sorted = false
+			}
+			prev = i
+		}
+		k := x.get.get(c)
+		if x.email {
+			k = bulk.NormalizeEmail(k)
+		} else {
+			k = strings.TrimSpace(k)
+		}
+		x.keys[i] = k
+		if k != "" && c.GroupID == x.group {
+			hashes[i] = maphash.String(x.seed, k)
+			inGroup++
+		}
+	}
+	return inGroup, sorted
+}
+
+// sortedAcross reports whether the group's IDs stay in ascending order
+// across the boundary of the halves at mid.
+func (x *index) sortedAcross(mid int) bool {
+	last := -1
+	for i := mid - 1; i >= 0; i-- {
+		if x.creds[i].GroupID == x.group {
+			last = i
+			break
+		}
+	}
+	for i := mid; i < len(x.creds) && last >= 0; i++ {
+		if x.creds[i].GroupID == x.group {
+			return x.creds[i].ID > x.creds[last].ID
+		}
+	}
+	return true
+}
+
+// fill puts the group's keys whose hash has the top bit half into that
+// half's table, in position order, so the first credential with a key is
+// the one kept.
+func (x *index) fill(half int, hashes []uint64) {
+	t := &x.tabs[half]
+	for i, h := range hashes {
+		k := x.keys[i]
+		if k == "" || int(h>>63) != half || x.creds[i].GroupID != x.group {
+			continue
+		}
+		s := x.find(k, h)
+		if *s == 0 {
+			*s = h&^(1<<32-1) | uint64(i+1)
+			continue
+		}
+		if t.shared == nil {
+			t.shared = map[string]int{}
+		}
+		if t.shared[k] == 0 {
+			t.shared[k] = 1
+		}
+		t.shared[k]++
+	}
 }
 
 // slotsByID maps each credential of the group to the first one with its ID,

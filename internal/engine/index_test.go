@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -77,13 +78,13 @@ func TestRepeatedCredentialID(t *testing.T) {
 // one; either way Before stays the stored credential.
 func TestAfterLeavesBeforeAsItIs(t *testing.T) {
 	creds := credentials()
-	var got []Outcome
+	var got []emitted
 	_, err := Run(context.Background(), csvRows(
 		[]string{"Email", "Course Hours", "Grade"},
 		[]string{"ana@example.com", "42", "A"},
 		[]string{"bo@example.com", "", "B+"},
 	), Input{Group: group, Credentials: creds, Now: now}, func(o Outcome) error {
-		got = append(got, o)
+		got = append(got, emitted{Row: *o.Row, Before: o.Before, After: o.After()})
 		return nil
 	})
 	if err != nil {
@@ -107,5 +108,69 @@ func TestAfterLeavesBeforeAsItIs(t *testing.T) {
 	}
 	if !reflect.DeepEqual(creds, stored) {
 		t.Errorf("the credentials changed under the validation:\n%+v\nwant\n%+v", creds, stored)
+	}
+}
+
+// A large group's index is built on two goroutines; every look-up must be
+// what one map of the keys, built in position order, gives.
+func TestLargeIndexMatchesAMap(t *testing.T) {
+	const n = 3 * parallelIndex
+	creds := make([]bulk.Credential, n)
+	for i := range creds {
+		c := &creds[i]
+		c.ID = fmt.Sprintf("c-%06d", i)
+		c.GroupID = group.ID
+		c.Recipient.Email = fmt.Sprintf("Learner.%d@Example.com", i)
+		switch {
+		case i%97 == 0:
+			c.Recipient.Email = fmt.Sprintf("shared.%d@example.com", i%5) // shared by several
+		case i%89 == 0:
+			c.GroupID = "g-other"
+		case i%83 == 0:
+			c.Recipient.Email = " "
+		}
+	}
+	creds[n/2+1].ID = creds[10].ID // an ID repeated across the halves
+	x := newIndex(creds, group.ID, bulk.AttrEmail)
+
+	first, count, other := map[string]int{}, map[string]int{}, map[string]int{}
+	for i, c := range creds {
+		k := bulk.NormalizeEmail(c.Recipient.Email)
+		if k == "" {
+			continue
+		}
+		if c.GroupID != group.ID {
+			if _, ok := other[k]; !ok {
+				other[k] = i
+			}
+			continue
+		}
+		if _, ok := first[k]; !ok {
+			first[k] = i
+		}
+		count[k]++
+	}
+	for k, want := range first {
+		pos, got := x.lookupBytes([]byte(k))
+		switch {
+		case count[k] > 1 && (pos != -1 || got != count[k]):
+			t.Fatalf("lookup %q = %d, %d; want -1, %d", k, pos, got, count[k])
+		case count[k] == 1 && (pos != want || got != 1 || !x.is(want, []byte(k))):
+			t.Fatalf("lookup %q = %d, %d; want %d, 1", k, pos, got, want)
+		}
+	}
+	for k, want := range other {
+		if p, ok := x.other[k]; !ok || int(p) != want {
+			t.Fatalf("other group %q = %d, %v; want %d", k, p, ok, want)
+		}
+		if pos, got := x.lookupBytes([]byte(k)); pos != -1 || got != 0 {
+			t.Fatalf("lookup of another group's %q = %d, %d", k, pos, got)
+		}
+	}
+	if pos, got := x.lookupBytes([]byte("nobody@example.com")); pos != -1 || got != 0 {
+		t.Fatalf("lookup of an unknown key = %d, %d", pos, got)
+	}
+	if x.slot == nil || x.slotOf(n/2+1) != 10 {
+		t.Fatalf("repeated ID: slot of %d = %d, want 10", n/2+1, x.slotOf(n/2+1))
 	}
 }

@@ -1,13 +1,17 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
+	"github.com/credup/credup/internal/engine/enginetest"
 	"github.com/credup/credup/internal/sheet"
 )
 
@@ -160,5 +164,53 @@ func TestRunReadsEveryRowOnce(t *testing.T) {
 				t.Errorf("summary %+v, want no match", rep.Summary)
 			}
 		})
+	}
+}
+
+// Rows are evaluated on several goroutines in batches: the rows handed
+// over, their order and the report must not depend on how many.
+func TestReportDoesNotDependOnWorkers(t *testing.T) {
+	dir := t.TempDir()
+	const rows, creds = 6000, 5000 // more rows than credentials: duplicates and misses
+	for _, name := range []string{"ordered.csv", "shuffled.csv"} {
+		path := filepath.Join(dir, name)
+		write := enginetest.WriteCSV
+		if name == "shuffled.csv" {
+			write = enginetest.WriteShuffledCSV
+		}
+		if err := write(path, rows, creds); err != nil {
+			t.Fatal(err)
+		}
+		in := Input{Group: enginetest.Group(), Credentials: enginetest.Credentials(creds), Now: enginetest.Now}
+		var want []byte
+		for _, workers := range []int{1, 2, 5} {
+			src, err := sheet.OpenFile(path, sheet.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			enc := json.NewEncoder(&out)
+			rep, err := run(context.Background(), src, in, func(o Outcome) error {
+				return enc.Encode(o.Row)
+			}, workers)
+			src.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.DataRows != rows || rep.Summary.Update == 0 || rep.Summary.Error == 0 {
+				t.Fatalf("%s, %d workers: report %+v", name, workers, rep.Summary)
+			}
+			if err := enc.Encode(rep); err != nil {
+				t.Fatal(err)
+			}
+			out.WriteString(rep.Fingerprint)
+			if want == nil {
+				want = out.Bytes()
+				continue
+			}
+			if !bytes.Equal(out.Bytes(), want) {
+				t.Errorf("%s: %d workers hand over other rows or another report than 1 worker", name, workers)
+			}
+		}
 	}
 }

@@ -6,62 +6,142 @@ import "github.com/credup/credup/internal/sheet"
 // to make the hand-over rare, few enough to start validating early.
 const readAheadRows = 128
 
+// readAheadWidth is the width of row a batch has room for at first; it
+// grows to the widest row read (rows that do not fit have cells of their
+// own).
+const readAheadWidth = 8
+
 // readAheadBatches is how many batches are in flight: the read-ahead may be
-// this far ahead of the validation.
-const readAheadBatches = 4
+// this far ahead of the validation. While the credentials are being indexed
+// the sheet is read on; what is read ahead is a fixed amount of memory,
+// whatever the length of the sheet.
+const readAheadBatches = 64
 
 // readAhead reads a sheet on its own goroutine, so reading the file (and
 // decoding CSV or XML) overlaps with validating the rows already read.
-// Rows' cells are the caller's to keep (sheet.Reader), which is what makes
-// reading ahead possible.
+//
+// It hands over a first batch of rows (where the header is looked for),
+// then waits to be told how to observe rows (observe): from then on each
+// row comes with its rowState, worked out on the read-ahead's goroutine,
+// which has the row's cells at hand.
+//
+// Batches of rows come in buffers that are given back once their rows are
+// settled, and read into again: a reader that can (sheet.NextInto) puts the
+// cells of the rows there, so reading allocates little besides the text.
 type readAhead struct {
 	full  chan rowBatch
-	empty chan []sheet.Row
+	empty chan *rowBuf
+	start chan observer
 	stop  chan struct{}
 	done  chan struct{}
 	cur   rowBatch
 	next  int
 }
 
-type rowBatch struct {
-	rows []sheet.Row
-	err  error // after the rows: io.EOF or why the sheet could not be read
+// observer observes rows in sheet order into their states, whose fits have
+// room for width columns.
+type observer struct {
+	observe func(sheet.Row, *rowState)
+	width   int
 }
 
-func startReadAhead(src Rows) *readAhead {
+type rowBuf struct {
+	rows   []sheet.Row
+	cells  []sheet.Cell
+	states []rowState // by row, when observed
+	room   []rowState // behind states
+	fits   []cellFit  // behind states' fits
+}
+
+type rowBatch struct {
+	buf *rowBuf
+	err error // after the rows: io.EOF or why the sheet could not be read
+}
+
+// startReadAhead reads src ahead, first rows in the first batch.
+func startReadAhead(src Rows, first int) *readAhead {
 	ra := &readAhead{
 		full:  make(chan rowBatch, readAheadBatches),
-		empty: make(chan []sheet.Row, readAheadBatches+1),
+		empty: make(chan *rowBuf, readAheadBatches+1),
+		start: make(chan observer, 1),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
-	for range readAheadBatches + 1 {
-		ra.empty <- make([]sheet.Row, 0, readAheadRows)
-	}
-	go ra.fill(src)
+	go ra.fill(src, first)
 	return ra
 }
 
-func (ra *readAhead) fill(src Rows) {
+// observe has the rows after the first batch observed as they are read.
+func (ra *readAhead) observe(fn func(sheet.Row, *rowState), width int) {
+	ra.start <- observer{observe: fn, width: width}
+}
+
+func (ra *readAhead) fill(src Rows, first int) {
 	defer close(ra.done)
-	for {
-		var rows []sheet.Row
-		select {
-		case rows = <-ra.empty:
-		case <-ra.stop:
-			return
+	made, width := 0, readAheadWidth
+	var obs observer
+	for batch := 0; ; batch++ {
+		if batch == 1 {
+			select {
+			case obs = <-ra.start:
+			case <-ra.stop:
+				return
+			}
 		}
-		rows = rows[:0]
-		var err error
-		for len(rows) < readAheadRows {
-			var r sheet.Row
-			if r, err = src.Next(); err != nil {
+		// Buffers are made as the read-ahead needs them: a short sheet
+		// needs one.
+		var b *rowBuf
+		select {
+		case b = <-ra.empty:
+		default:
+			if made <= readAheadBatches {
+				b = &rowBuf{rows: make([]sheet.Row, 0, readAheadRows)}
+				made++
 				break
 			}
-			rows = append(rows, r)
+			select {
+			case b = <-ra.empty:
+			case <-ra.stop:
+				return
+			}
+		}
+		size := readAheadRows
+		if batch == 0 {
+			size = first
+		}
+		b.rows, b.states = b.rows[:0], nil
+		if len(b.cells) < readAheadRows*width {
+			b.cells = make([]sheet.Cell, readAheadRows*width)
+		}
+		if obs.observe != nil {
+			if b.room == nil {
+				b.room = make([]rowState, readAheadRows)
+				b.fits = make([]cellFit, readAheadRows*obs.width)
+			}
+			b.states = b.room
+		}
+		used := 0
+		var err error
+		for len(b.rows) < size {
+			var r sheet.Row
+			if r, err = sheet.NextInto(src, b.cells[used:used:len(b.cells)]); err != nil {
+				break
+			}
+			used = min(used+len(r.Cells), len(b.cells))
+			width = max(width, min(len(r.Cells), 64))
+			if obs.observe != nil {
+				k := len(b.rows)
+				st := &b.states[k]
+				st.fits = b.fits[k*obs.width : (k+1)*obs.width : (k+1)*obs.width]
+				obs.observe(r, st)
+			}
+			b.rows = append(b.rows, r)
+		}
+		if b.states != nil {
+			b.states = b.states[:len(b.rows)]
 		}
 		select {
-		case ra.full <- rowBatch{rows: rows, err: err}:
+		case ra.full <- rowBatch{buf: b, err: err}:
 		case <-ra.stop:
 			return
 		}
@@ -71,21 +151,52 @@ func (ra *readAhead) fill(src Rows) {
 	}
 }
 
-// Next returns the next row as src.Next would.
+// Next returns the next row as src.Next would; its cells are the caller's
+// to keep.
 func (ra *readAhead) Next() (sheet.Row, error) {
-	for ra.next >= len(ra.cur.rows) {
+	for ra.cur.buf == nil || ra.next >= len(ra.cur.buf.rows) {
 		if ra.cur.err != nil {
 			return sheet.Row{}, ra.cur.err
 		}
-		if ra.cur.rows != nil {
-			// There are as many places in empty as batches: this never waits.
-			ra.empty <- ra.cur.rows
+		if ra.cur.buf != nil {
+			ra.release(ra.cur.buf)
 		}
 		ra.cur, ra.next = <-ra.full, 0
 	}
-	r := ra.cur.rows[ra.next]
+	r := ra.cur.buf.rows[ra.next]
 	ra.next++
+	r.Cells = append([]sheet.Cell(nil), r.Cells...)
 	return r, nil
+}
+
+// nextBatch returns the rows Next has not returned yet: the rest of the
+// current batch, then the following batches whole, with their states when
+// they were observed. Their cells are valid until buf is given back with
+// release.
+func (ra *readAhead) nextBatch() (rows []sheet.Row, states []rowState, buf *rowBuf, err error) {
+	for {
+		if b := ra.cur.buf; b != nil && ra.next < len(b.rows) {
+			rows = b.rows[ra.next:]
+			if b.states != nil {
+				states = b.states[ra.next:]
+			}
+			ra.cur.buf, ra.next = nil, 0
+			return rows, states, b, nil
+		}
+		if ra.cur.err != nil {
+			return nil, nil, nil, ra.cur.err
+		}
+		if ra.cur.buf != nil {
+			ra.release(ra.cur.buf)
+		}
+		ra.cur, ra.next = <-ra.full, 0
+	}
+}
+
+// release gives a buffer back to be read into again. There are as many
+// places in empty as buffers: this never waits.
+func (ra *readAhead) release(b *rowBuf) {
+	ra.empty <- b
 }
 
 // close stops reading ahead and waits until src is no longer read, so the

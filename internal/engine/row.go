@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/credup/credup/internal/bulk"
@@ -13,30 +14,50 @@ import (
 	"github.com/credup/credup/internal/sheet"
 )
 
-// evaluate works out what one row would do, and the position in
-// Input.Credentials of the credential it matched (-1 for none). With final
-// false, a row holding a date that the formats still in play read
-// differently is not decided: ambiguous is true and the row is evaluated
-// again at the end.
-func (v *validation) evaluate(number int, cells []sheet.Cell, final bool) (o Outcome, pos int, ambiguous bool) {
-	v.scratch = bulk.Row{Row: number}
-	row := &v.scratch
-	o.Row = row
+// evaluate works out into row what one row of the sheet would do, and
+// returns the position in Input.Credentials of the credential it matched
+// (-1 for none). With final false, a row holding a date that the formats
+// still in play read differently is not decided: ambiguous is true and the
+// row is evaluated again at the end.
+//
+// It reads nothing of the validation that changes while rows stream by
+// (what it needs of the rows before is in st), so rows can be evaluated
+// in parallel, each goroutine with its own worker m.
+func (v *validation) evaluate(row *bulk.Row, number int, cells []sheet.Cell, st *rowState, m *worker, final bool) (pos int, ambiguous bool) {
+	// The changes are gathered in the worker's scratch, and copied out
+	// once the row is worked out.
+	*row = bulk.Row{Row: number, Changes: m.changes[:0]}
+	pos, ambiguous = v.work(row, cells, st, m, final)
+	if cap(row.Changes) > 0 {
+		m.changes = row.Changes[:0]
+	}
+	switch {
+	case len(row.Changes) == 0:
+		row.Changes = nil
+	case !ambiguous:
+		row.Changes = m.keep(row.Changes)
+	}
+	return pos, ambiguous
+}
+
+// work is evaluate's, into a row with its number set.
+func (v *validation) work(row *bulk.Row, cells []sheet.Cell, st *rowState, m *worker, final bool) (pos int, ambiguous bool) {
 	if v.csv && v.width > 0 && ragged(cells, v.width) {
 		fail(row, bulk.ErrRaggedRow, "", "row has %d cells but the header has %d columns: check for a missing or extra delimiter", len(cells), v.width)
-		return v.conclude(o), -1, false
+		conclude(row)
+		return -1, false
 	}
 
-	pos = v.match(cells, row)
+	pos = v.match(cells, row, m)
 	if pos < 0 {
 		if len(row.Errors) == 0 {
 			fail(row, bulk.ErrNoMatch, "", "no credential matched")
 		}
-		return v.conclude(o), -1, false
+		conclude(row)
+		return -1, false
 	}
 	cred := &v.in.Credentials[pos]
 	row.CredentialID = cred.ID
-	o.Before = cred
 
 	for i := range v.columns {
 		if i == v.keyCol {
@@ -64,19 +85,26 @@ func (v *validation) evaluate(number int, cells []sheet.Cell, final bool) (o Out
 		value := text
 		switch c.kind {
 		case bulk.KindDate:
-			d, amb, msg := v.readDate(i, cell, text, final)
+			d, iso, amb, msg := v.readDate(st, i, cell, text, final)
 			if amb {
-				return o, pos, true
+				return pos, true
 			}
 			if msg != "" {
 				fail(row, bulk.ErrInvalidDate, c.name, "%s", msg)
 				continue
 			}
+			if iso != "" {
+				if iso == current {
+					continue
+				}
+				value = iso
+				break
+			}
 			// Most dates are what the credential holds already: compare
 			// before making a string of them.
 			var buf [10]byte
-			iso, ok := appendISO(buf[:0], d)
-			if ok && string(iso) == current {
+			b, ok := appendISO(buf[:0], d)
+			if ok && string(b) == current {
 				continue
 			}
 			value = d.String()
@@ -89,6 +117,9 @@ func (v *validation) evaluate(number int, cells []sheet.Cell, final bool) (o Out
 				continue
 			}
 		case bulk.KindNumber:
+			if text == current && plainNumber(text) {
+				continue // the number the credential holds, written as it is
+			}
 			f, ok := parseNumber(text, v.decimalComma)
 			if !ok {
 				fail(row, bulk.ErrInvalidNumber, c.name, "%q is not a number", text)
@@ -102,7 +133,7 @@ func (v *validation) evaluate(number int, cells []sheet.Cell, final bool) (o Out
 		switch c.attr {
 		case bulk.AttrCredentialID:
 			if value != cred.ID {
-				fail(row, bulk.ErrNoMatch, c.name, "credential ID %s is not the credential this row matched by %s (%s)", value, v.report.MatchBy, cred.ID)
+				fail(row, bulk.ErrNoMatch, c.name, "credential ID %s is not the credential this row matched by %s (%s)", value, v.matchBy, cred.ID)
 			}
 			continue
 		case bulk.AttrRecipientName:
@@ -134,7 +165,8 @@ func (v *validation) evaluate(number int, cells []sheet.Cell, final bool) (o Out
 		fail(row, bulk.ErrExpiryBeforeIssue, v.columnName(bulk.AttrExpiresOn), "expiry date %s is before the issue date %s", expires, issued)
 	}
 	row.Renewal = cred.ExpiresOn != "" && cred.ExpiresOn < v.today && expires > v.today
-	return v.conclude(o), pos, false
+	conclude(row)
+	return pos, false
 }
 
 // applyChanges returns the credential as the changes leave it. It shares
@@ -199,6 +231,28 @@ func parseNumber(s string, decimalComma bool) (float64, bool) {
 	return f, true
 }
 
+// plainNumber reports whether s is a short run of digits with at most one
+// point, which parseNumber and strconv.ParseFloat read alike and always
+// read.
+func plainNumber(s string) bool {
+	if s == "" || len(s) > 15 {
+		return false
+	}
+	point := false
+	digits := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits = true
+		case c == '.' && !point:
+			point = true
+		default:
+			return false
+		}
+	}
+	return digits
+}
+
 // thousands reports whether the commas of s separate groups of three digits.
 func thousands(s string) bool {
 	parts := strings.Split(strings.TrimLeft(s, "+-"), ",")
@@ -228,8 +282,7 @@ func ragged(cells []sheet.Cell, width int) bool {
 }
 
 // conclude sets the row's outcome from what was found.
-func (v *validation) conclude(o Outcome) Outcome {
-	r := o.Row
+func conclude(r *bulk.Row) {
 	switch {
 	case len(r.Errors) > 0:
 		r.Outcome = bulk.OutcomeError
@@ -240,14 +293,13 @@ func (v *validation) conclude(o Outcome) Outcome {
 		r.Outcome = bulk.OutcomeUnchanged
 		r.Warnings, r.Renewal = nil, false
 	}
-	return o
 }
 
 // match finds the row's credential in the group by the match key and
 // returns its position in Input.Credentials, or says why there is none
 // and returns -1.
-func (v *validation) match(cells []sheet.Cell, row *bulk.Row) int {
-	key := v.report.MatchBy
+func (v *validation) match(cells []sheet.Cell, row *bulk.Row, m *worker) int {
+	key := v.matchBy
 	if v.keyCol < 0 {
 		fail(row, bulk.ErrMissingKey, "", "no column is mapped to a match key: map a column to credential ID, recipient ID or recipient email")
 		return -1
@@ -264,7 +316,7 @@ func (v *validation) match(cells []sheet.Cell, row *bulk.Row) int {
 	// The key is built in a buffer, so a look-up makes no string. Emails
 	// are case-folded: an ASCII one in the buffer, any other as
 	// bulk.NormalizeEmail does.
-	b, ok := v.keyBuf[:0], true
+	b, ok := m.key[:0], true
 	if key == bulk.AttrEmail {
 		b, ok = appendEmailKey(b, text)
 		if !ok {
@@ -273,16 +325,16 @@ func (v *validation) match(cells []sheet.Cell, row *bulk.Row) int {
 	} else {
 		b = append(b, strings.TrimSpace(text)...)
 	}
-	v.keyBuf = b
+	m.key = b
 	// Sheets often list credentials in the order the group holds them (a
 	// template pre-filled from the group comes back so): the credential
 	// after the last one matched is tried before the map.
-	pos, n := v.next, 1
+	pos, n := m.next, 1
 	if !v.byKey.is(pos, b) {
 		pos, n = v.byKey.lookupBytes(b)
 	}
 	if n == 1 {
-		v.next = pos + 1
+		m.next = pos + 1
 	}
 	switch {
 	case n == 1:
@@ -309,7 +361,9 @@ func (v *validation) otherGroup(attr, value string) string {
 	if v.in.Elsewhere == nil || !contains(matchKeys, attr) {
 		return ""
 	}
+	v.elsewhere.Lock()
 	cs, err := v.in.Elsewhere.FindCredentials(v.ctx, attr, value)
+	v.elsewhere.Unlock()
 	if err != nil {
 		// A failed look-up only loses the finer error code; the row is
 		// still not matched.
@@ -351,43 +405,52 @@ func (v *validation) blank(c *column, cred *bulk.Credential, row *bulk.Row) {
 
 // readDate reads the date cell of column i. msg explains a value that is
 // not a date; ambiguous asks for the row to be decided at the end.
-func (v *validation) readDate(i int, cell *sheet.Cell, text string, final bool) (d dates.Date, ambiguous bool, msg string) {
+func (v *validation) readDate(st *rowState, i int, cell *sheet.Cell, text string, final bool) (d dates.Date, iso string, ambiguous bool, msg string) {
 	// observeDates read the cell's text already when it is no serial.
-	f := &v.fits[i]
+	f := &st.fits[v.dateOrd[i]]
 	cached := f.text != "" && f.text == text
 	switch {
-	case cell.Kind == sheet.Date || cell.Kind == sheet.Number && !cell.Time.IsZero():
-		return dates.FromTime(cell.Time), false, ""
+	case cell.Kind == sheet.Date:
+		d, ok := cell.Day()
+		if !ok {
+			// A date cell with no day (no reader makes one) reads as the
+			// zero time's.
+			d = dates.FromTime(time.Time{})
+		}
+		return d, "", false, ""
 	case cell.Kind == sheet.Number:
+		if d, ok := cell.Day(); ok {
+			return d, "", false, ""
+		}
 		d, err := dates.FromSerial(cell.Num, v.date1904)
 		if err != nil {
-			return d, false, fmt.Sprintf("%s is not a date: %v", text, err)
+			return d, "", false, fmt.Sprintf("%s is not a date: %v", text, err)
 		}
-		return d, false, ""
+		return d, "", false, ""
 	}
 	if !cached {
 		if serial, ok := dates.SerialLike(text); ok {
 			d, err := dates.FromSerial(serial, v.date1904)
 			if err != nil {
-				return d, false, fmt.Sprintf("%s is not a date: %v", text, err)
+				return d, "", false, fmt.Sprintf("%s is not a date: %v", text, err)
 			}
-			return d, false, ""
+			return d, "", false, ""
 		}
 	}
 	if v.format != "" {
 		d, err := dates.Parse(text, v.format)
 		if err != nil {
-			return d, false, err.Error()
+			return d, "", false, err.Error()
 		}
-		return d, false, ""
+		return d, "", false, ""
 	}
 	var fit dates.Set
 	if cached {
 		switch {
 		case !f.only:
 			fit = f.fit
-		case f.fit == v.formats:
-			return f.date, false, ""
+		case f.fit == st.formats:
+			return d, f.iso, false, ""
 		default:
 			// Another column of the row moved the evidence after this
 			// cell was read under the one format: all of its fit counts.
@@ -397,24 +460,24 @@ func (v *validation) readDate(i int, cell *sheet.Cell, text string, final bool) 
 		fit = dates.Fit(text)
 	}
 	if fit == 0 {
-		return d, false, fmt.Sprintf("%q is not a date in any supported format (%s)", text, strings.Join(dates.Formats, ", "))
+		return d, "", false, fmt.Sprintf("%q is not a date in any supported format (%s)", text, strings.Join(dates.Formats, ", "))
 	}
-	set := v.formats
+	set := st.formats
 	if set == 0 {
 		// The file's dates fit no one format: each value stands alone.
 		set = fit
 	}
 	d, readings, err := dates.Resolve(text, set)
 	if err != nil {
-		return d, false, err.Error()
+		return d, "", false, err.Error()
 	}
 	if len(readings) > 1 {
 		if !final {
-			return d, true, ""
+			return d, "", true, ""
 		}
-		return d, false, ambiguity(text, set)
+		return d, "", false, ambiguity(text, set)
 	}
-	return d, false, ""
+	return d, "", false, ""
 }
 
 // ambiguity explains a date the candidate formats read differently.

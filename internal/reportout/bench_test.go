@@ -93,10 +93,24 @@ type sampling struct {
 func (s *sampling) Next() (sheet.Row, error) {
 	s.n++
 	if s.n%s.every == 0 {
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		*s.peak = max(*s.peak, ms.HeapAlloc)
+		s.sample()
 	}
 	return s.Reader.Next()
+}
+
+func (s *sampling) sample() {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	*s.peak = max(*s.peak, ms.HeapAlloc)
+}
+
+// NextInto samples as Next does, and reads as the sheet's reader would
+// (sheet.IntoReader), as a validation reads it.
+func (s *sampling) NextInto(buf []sheet.Cell) (sheet.Row, error) {
+	s.n++
+	if s.n%s.every == 0 {
+		s.sample()
+	}
+	return sheet.NextInto(s.Reader, buf)
 }

@@ -19,9 +19,9 @@ const batches = 4
 type encoder struct {
 	sp       *spool
 	keepHTML bool
-	cur      []*bulk.Row
-	full     chan []*bulk.Row
-	empty    chan []*bulk.Row
+	cur      []bulk.Row
+	full     chan []bulk.Row
+	empty    chan []bulk.Row
 	done     chan struct{}
 	stopped  chan struct{} // closed when encoding fails
 	err      error         // why it failed; read once stopped is closed
@@ -32,15 +32,15 @@ func startEncoder(sp *spool, keepHTML bool) *encoder {
 	e := &encoder{
 		sp:       sp,
 		keepHTML: keepHTML,
-		full:     make(chan []*bulk.Row, batches),
-		empty:    make(chan []*bulk.Row, batches+1),
+		full:     make(chan []bulk.Row, batches),
+		empty:    make(chan []bulk.Row, batches+1),
 		done:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}
 	for range batches {
-		e.empty <- make([]*bulk.Row, 0, batchRows)
+		e.empty <- make([]bulk.Row, 0, batchRows)
 	}
-	e.cur = make([]*bulk.Row, 0, batchRows)
+	e.cur = make([]bulk.Row, 0, batchRows)
 	go e.loop()
 	return e
 }
@@ -52,7 +52,8 @@ func (e *encoder) loop() {
 		if e.err != nil {
 			continue // drain, so add never waits on a stopped encoder
 		}
-		for _, r := range b {
+		for i := range b {
+			r := &b[i]
 			buf.Reset()
 			err := encode(&buf, r, rowPrefix, e.keepHTML)
 			if err != nil {
@@ -71,10 +72,10 @@ func (e *encoder) loop() {
 	}
 }
 
-// add is the engine's emit: the row is the caller's to keep, so it is
-// queued as it is.
+// add is the engine's emit: the row is valid only while add runs, so a
+// copy of it is queued.
 func (e *encoder) add(o engine.Outcome) error {
-	e.cur = append(e.cur, o.Row)
+	e.cur = append(e.cur, *o.Row)
 	if len(e.cur) < batchRows {
 		return nil
 	}

@@ -3,7 +3,6 @@ package sheet
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -31,7 +30,7 @@ var delimiters = []byte{',', ';', '\t', '|'}
 type csvReader struct {
 	info   Info
 	opts   Options
-	cr     *csv.Reader
+	cr     *csvTokenizer
 	closer io.Closer
 
 	lastRow     int // spreadsheet row of the last record read
@@ -60,18 +59,14 @@ func openCSV(head []byte, src io.Reader, o Options, closer io.Closer) (Reader, e
 	complete := len(head) < sniffSize
 	delim := sniffDelimiter(sample, complete)
 	in := newCSVInput(decoded, fallback, newFieldGuard(delim, o))
-	cr := csv.NewReader(bufio.NewReaderSize(in, 64<<10))
-	cr.Comma = rune(delim)
-	cr.FieldsPerRecord = -1
-	cr.LazyQuotes = true
-	cr.ReuseRecord = true
+	cr := newCSVTokenizer(bufio.NewReaderSize(in, 64<<10), delim)
 	c := &csvReader{
 		info:   Info{Format: FormatCSV, Encoding: enc, Delimiter: string(delim)},
 		opts:   o,
 		cr:     cr,
 		closer: closer,
 	}
-	first, err := c.read()
+	first, err := c.read(nil)
 	if errors.Is(err, io.EOF) {
 		return nil, errorf(CodeEmpty, "the file has no data")
 	}
@@ -104,7 +99,19 @@ func (c *csvReader) Next() (Row, error) {
 	if c.err != nil {
 		return Row{}, c.err
 	}
-	r, err := c.read()
+	r, err := c.read(nil)
+	if err != nil {
+		c.err = err
+	}
+	return r, err
+}
+
+// NextInto is Next, reading the row's cells into buf (IntoReader).
+func (c *csvReader) NextInto(buf []Cell) (Row, error) {
+	if c.pending != nil || c.err != nil {
+		return c.Next()
+	}
+	r, err := c.read(buf[:0])
 	if err != nil {
 		c.err = err
 	}
@@ -121,22 +128,22 @@ func (c *csvReader) Close() error {
 	return nil
 }
 
-func (c *csvReader) read() (Row, error) {
+// read reads the next non-blank row; its cells are appended to buf when it
+// is not nil, else allocated.
+func (c *csvReader) read(buf []Cell) (Row, error) {
 	for {
-		rec, err := c.cr.Read()
+		rec, err := c.cr.read()
 		if err != nil {
 			return Row{}, c.readError(err)
 		}
 		// Rows are numbered as a spreadsheet program shows the file: blank
 		// lines count, the lines of a multi-line quoted field do not.
-		start, _ := c.cr.FieldPos(0)
-		row := c.lastRow + start - c.lastEndLine
+		row := c.lastRow + c.cr.firstLine - c.lastEndLine
 		last := len(rec) - 1
-		end, _ := c.cr.FieldPos(last)
-		c.lastEndLine = end + strings.Count(rec[last], "\n")
+		c.lastEndLine = c.cr.lastLine + strings.Count(rec[last], "\n")
 		c.lastRow = row
 
-		cells, blank, cerr := c.cells(rec, row)
+		cells, blank, cerr := c.cells(rec, row, buf)
 		if cerr != nil {
 			return Row{}, cerr
 		}
@@ -150,7 +157,7 @@ func (c *csvReader) read() (Row, error) {
 	}
 }
 
-func (c *csvReader) cells(rec []string, row int) ([]Cell, bool, error) {
+func (c *csvReader) cells(rec []string, row int, buf []Cell) ([]Cell, bool, error) {
 	n := len(rec)
 	if hard := max(c.opts.MaxColumns, 16384); n > hard {
 		return nil, false, cellErrorf(CodeTooManyColumns, row, 0, "the row has more than %d columns; the limit is %d", hard, c.opts.MaxColumns)
@@ -164,7 +171,13 @@ func (c *csvReader) cells(rec []string, row int) ([]Cell, bool, error) {
 			return nil, false, tooManyColumns(row, n-1, c.opts.MaxColumns)
 		}
 	}
-	cells := c.alloc.make(n)
+	var cells []Cell
+	if buf != nil && cap(buf) >= n {
+		cells = buf[:n]
+		clear(cells)
+	} else {
+		cells = c.alloc.make(n)
+	}
 	blank := true
 	for i, f := range rec[:n] {
 		if f == "" {
@@ -191,10 +204,6 @@ func (c *csvReader) readError(err error) error {
 	}
 	if errors.Is(err, io.EOF) {
 		return io.EOF
-	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return cellErrorf(CodeCorrupt, pe.StartLine, 0, "the CSV cannot be read: %v", pe.Err)
 	}
 	return readErr(err)
 }

@@ -2,6 +2,10 @@ package sheet
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -269,5 +273,44 @@ func TestCSVManyRowsStream(t *testing.T) {
 	}
 	if got := rows[len(rows)-1].Number; got != 50_001 {
 		t.Errorf("last row number = %d, want 50001", got)
+	}
+}
+
+// NextInto reads the rows Next reads, into the buffer it is given when
+// they fit, through the file wrapper OpenFile adds too.
+func TestCSVNextInto(t *testing.T) {
+	data := "Email,Name,Notes\nana@example.com,Ana,\"two\nlines\"\n\nbo@example.com,Bo\n,,\nwide,row,with,more,cells,than,the,buffer\n"
+	plain, err := openBytes(t, []byte(data), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readAll(t, plain)
+	r, err := OpenFile(writeFile(t, "rows.csv", []byte(data)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, ok := r.(IntoReader); !ok {
+		t.Fatal("the reader OpenFile gives for a CSV is no IntoReader")
+	}
+	buf := make([]Cell, 4)
+	var got []Row
+	for {
+		row, err := NextInto(r, buf[:0])
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		inBuf := len(row.Cells) > 0 && &row.Cells[0] == &buf[0]
+		if inBuf != (len(row.Cells) <= len(buf) && len(got) > 0) {
+			t.Errorf("row %d (%d cells): read into the buffer = %v", row.Number, len(row.Cells), inBuf)
+		}
+		row.Cells = slices.Clone(row.Cells)
+		got = append(got, row)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("NextInto read\n%+v\nNext read\n%+v", got, want)
 	}
 }

@@ -1,10 +1,13 @@
 package sheet
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"unicode/utf8"
@@ -149,5 +152,46 @@ func FuzzXLSXSheetXML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, sheetData, sst string) {
 		r, err := OpenFile(fuzzFile(t, rawXLSX(t, "", sheetData, sst)), fuzzOptions)
 		checkReader(t, r, err)
+	})
+}
+
+// FuzzTokenizerMatchesEncodingCSV holds the CSV tokenizer to what
+// encoding/csv reads with the options credup used it with: the same
+// records, fields and line numbers, whatever the input.
+func FuzzTokenizerMatchesEncodingCSV(f *testing.F) {
+	for _, seed := range []string{
+		"a,b,c\n1,2,3\n",
+		"a;b\r\n\"x;\r\ny\";z\r\n",
+		"a\tb\r1\t2\r",
+		"h\n\"unclosed,\nmore\n",
+		"a,\"b\"c,d\"\"e\n\n\n,,,\n",
+		"\"a\"\"b\",\"c\nd\"\r\n\n\"e\"x,\"\"\r",
+		"x,\"y\n\nz\",w\n\"\"\"\n",
+	} {
+		f.Add([]byte(seed), uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, d uint8) {
+		comma := delimiters[int(d)%len(delimiters)]
+		want := csv.NewReader(bytes.NewReader(data))
+		want.Comma, want.FieldsPerRecord, want.LazyQuotes = rune(comma), -1, true
+		got := newCSVTokenizer(bufio.NewReaderSize(bytes.NewReader(data), 16), comma)
+		for n := 0; ; n++ {
+			rec, werr := want.Read()
+			fields, gerr := got.read()
+			if (werr == nil) != (gerr == nil) || werr != nil && !errors.Is(gerr, werr) && werr.Error() != gerr.Error() {
+				t.Fatalf("record %d: error %v, encoding/csv %v", n, gerr, werr)
+			}
+			if werr != nil {
+				return
+			}
+			if !slices.Equal(fields, rec) {
+				t.Fatalf("record %d: fields %q, encoding/csv %q", n, fields, rec)
+			}
+			first, _ := want.FieldPos(0)
+			last, _ := want.FieldPos(len(rec) - 1)
+			if got.firstLine != first || got.lastLine != last {
+				t.Fatalf("record %d: lines %d–%d, encoding/csv %d–%d", n, got.firstLine, got.lastLine, first, last)
+			}
+		}
 	})
 }

@@ -149,16 +149,16 @@ func (d *dateCache) numberCell(f float64, dateFormat, date1904 bool) Cell {
 }
 
 // numberCell is the cell for a number read from a workbook: a Date when its
-// format shows a date and it is one, else a Number whose Time is set when
+// format shows a date and it is one, else a Number whose Day is set when
 // the number could be a date serial.
 func numberCell(f float64, dateFormat, date1904 bool) Cell {
 	t, isDate := serialTime(f, date1904)
 	if dateFormat && isDate {
-		return Cell{Kind: Date, Text: isoDate(t), Num: f, Time: t}
+		return Cell{Kind: Date, Text: isoDate(t), Num: f}.withTime(t)
 	}
 	c := Cell{Kind: Number, Text: formatNumber(f), Num: f}
 	if isDate {
-		c.Time = t
+		c = c.withTime(t)
 	}
 	return c
 }

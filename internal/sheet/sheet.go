@@ -97,6 +97,25 @@ type Reader interface {
 	Close() error
 }
 
+// IntoReader is a Reader that can read a row into cells the caller gives:
+// NextInto is Next, with the row's cells appended to buf[:0] when they fit
+// (buf is used again by the caller, so they are valid until then) instead
+// of being the caller's to keep. It spares a caller that is done with each
+// row before the next few (a validation reading ahead) an allocation per
+// row. The CSV reader is one.
+type IntoReader interface {
+	NextInto(buf []Cell) (Row, error)
+}
+
+// NextInto reads r's next row into buf when r is an IntoReader, else it
+// returns r.Next().
+func NextInto(r interface{ Next() (Row, error) }, buf []Cell) (Row, error) {
+	if ir, ok := r.(IntoReader); ok {
+		return ir.NextInto(buf)
+	}
+	return r.Next()
+}
+
 // Formats Detect returns.
 const (
 	FormatCSV  = "csv"
@@ -295,6 +314,11 @@ func (a *cellAlloc) make(n int) []Cell {
 type closeFile struct {
 	Reader
 	file *os.File
+}
+
+// NextInto reads into buf when the reader it wraps can.
+func (c *closeFile) NextInto(buf []Cell) (Row, error) {
+	return NextInto(c.Reader, buf)
 }
 
 func (c *closeFile) Close() error {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credup/credup/internal/dates"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -41,11 +42,11 @@ func TestXLSXCells(t *testing.T) {
 		"5: T:000124|N:0.1|D:2024-02-29T13:30:00|_|B:FALSE|_|T:  ",
 	})
 	hours := rows[1].Cells[1]
-	if hours.Num != 40 || hours.Time != time.Date(1900, 2, 9, 0, 0, 0, 0, time.UTC) {
-		t.Errorf("hours cell = %+v: want Num 40 and Time read as serial 40 (1900-02-09)", hours)
+	if d, ok := hours.Day(); hours.Num != 40 || !ok || d != (dates.Date{Year: 1900, Month: 2, Day: 9}) {
+		t.Errorf("hours cell = %+v: want Num 40 and Day read as serial 40 (1900-02-09)", hours)
 	}
 	issued := rows[1].Cells[2]
-	if issued.Num != 45306 || !issued.Time.Equal(time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC)) {
+	if d, ok := issued.Day(); issued.Num != 45306 || !ok || d != (dates.Date{Year: 2024, Month: 1, Day: 15}) {
 		t.Errorf("issued cell = %+v", issued)
 	}
 }
@@ -62,7 +63,7 @@ func TestSerialDates(t *testing.T) {
 		serial   string
 		style    int
 		want     string // the cell as show renders it
-		time     string // Time as ISO, "" for none
+		day      string // Day as ISO, "" for none
 	}{
 		{"serial 1", false, "1", styleDate, "D:1900-01-01", "1900-01-01"},
 		{"serial 59", false, "59", styleDate, "D:1900-02-28", "1900-02-28"},
@@ -70,7 +71,7 @@ func TestSerialDates(t *testing.T) {
 		{"serial 61", false, "61", styleDate, "D:1900-03-01", "1900-03-01"},
 		{"modern date", false, "45306", styleDate, "D:2024-01-15", "2024-01-15"},
 		{"custom date format", false, "45351", styleCustomDate, "D:2024-02-29", "2024-02-29"},
-		{"date with time", false, "45306.75", styleDate, "D:2024-01-15T18:00:00", "2024-01-15T18:00:00"},
+		{"date with time", false, "45306.75", styleDate, "D:2024-01-15T18:00:00", "2024-01-15"},
 		{"plain number keeps the serial reading", false, "45306", styleGeneral, "N:45306", "2024-01-15"},
 		{"quoted text in a format is not a date", false, "45306", styleDays, "N:45306", "2024-01-15"},
 		{"time of day alone is no date", false, "0.5", styleTime, "N:0.5", ""},
@@ -99,12 +100,12 @@ func TestSerialDates(t *testing.T) {
 			if got := showCell(c); got != tt.want {
 				t.Errorf("cell = %s, want %s", got, tt.want)
 			}
-			gotTime := ""
-			if !c.Time.IsZero() {
-				gotTime = isoDate(c.Time)
+			gotDay := ""
+			if d, ok := c.Day(); ok {
+				gotDay = d.String()
 			}
-			if gotTime != tt.time {
-				t.Errorf("Time = %q, want %q", gotTime, tt.time)
+			if gotDay != tt.day {
+				t.Errorf("Day = %q, want %q", gotDay, tt.day)
 			}
 		})
 	}

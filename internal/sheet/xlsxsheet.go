@@ -348,7 +348,7 @@ func (x *xlsxReader) isoDateCell(row, col int, v string) (Cell, error) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02", "15:04:05"} {
 		if t, err := time.Parse(layout, v); err == nil {
 			t = t.UTC()
-			return Cell{Kind: Date, Text: isoDate(t), Time: t}, nil
+			return Cell{Kind: Date, Text: isoDate(t)}.withTime(t), nil
 		}
 	}
 	return x.textCell(row, col, v)
