@@ -170,9 +170,10 @@ func (ra *readAhead) Next() (sheet.Row, error) {
 }
 
 // nextBatch returns the rows Next has not returned yet: the rest of the
-// current batch, then the following batches whole, with their states when
-// they were observed. Their cells are valid until buf is given back with
-// release.
+// current batch, then the following batches whole, with their states.
+// Their cells are valid until buf is given back with release. Every batch
+// after the first is observed; the first, where the header is looked for,
+// is read whole with Next before the observer is set.
 func (ra *readAhead) nextBatch() (rows []sheet.Row, states []rowState, buf *rowBuf, err error) {
 	for {
 		if b := ra.cur.buf; b != nil && ra.next < len(b.rows) {

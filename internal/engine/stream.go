@@ -23,10 +23,8 @@ const jobsInFlight = min(16, readAheadBatches)
 // the validation's goroutine settles them in sheet order.
 type job struct {
 	rows   []sheet.Row
-	buf    *rowBuf // the read-ahead's, to give back once the rows are settled
-	states []rowState
-	room   []rowState // behind states, when the job observes its rows itself
-	fits   []cellFit  // behind room's fits
+	buf    *rowBuf    // the read-ahead's, to give back once the rows are settled
+	states []rowState // the read-ahead's, by row
 	out    []bulk.Row
 	pos    []int
 	amb    []bool
@@ -100,7 +98,7 @@ func (v *validation) newJob(rows []sheet.Row, states []rowState, buf *rowBuf) *j
 	} else {
 		j = &job{}
 	}
-	n, w := len(rows), len(v.dateCols)
+	n := len(rows)
 	j.rows, j.buf, j.states = rows, buf, states
 	if cap(j.pos) < n {
 		j.pos = make([]int, n)
@@ -108,18 +106,6 @@ func (v *validation) newJob(rows []sheet.Row, states []rowState, buf *rowBuf) *j
 		j.hash = make([]uint64, n)
 	}
 	j.pos, j.amb, j.hash = j.pos[:n], j.amb[:n], j.hash[:n]
-	if states == nil {
-		// Rows the read-ahead did not observe are observed here.
-		if cap(j.room) < n {
-			j.room = make([]rowState, n)
-			j.fits = make([]cellFit, n*w)
-		}
-		j.states = j.room[:n]
-		for i, r := range rows {
-			j.states[i].fits = j.fits[i*w : (i+1)*w : (i+1)*w]
-			v.observeRow(r, &j.states[i])
-		}
-	}
 	if cap(j.out) < n {
 		j.out = make([]bulk.Row, n)
 	}
