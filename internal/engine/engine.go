@@ -342,31 +342,31 @@ const dateMemoSets = 4096
 // readOnly reads text under the one format left in play, as ISO text; ok
 // is false when that format does not read it.
 func (v *validation) readOnly(text string) (iso string, ok bool) {
-	if len(text) > dateMemoText {
-		d, readings, err := dates.Resolve(text, v.formats)
-		if err != nil || readings != nil {
-			return "", false
+	// Texts longer than an entry holds are read each time.
+	var set []dateMemo
+	if len(text) <= dateMemoText {
+		if v.memo == nil {
+			v.memo = make([]dateMemo, 2*dateMemoSets)
 		}
-		return d.String(), true
-	}
-	if v.memo == nil {
-		v.memo = make([]dateMemo, 2*dateMemoSets)
-	}
-	set := v.memo[2*(hashString(0, text)&(dateMemoSets-1)):][:2]
-	for i := range set {
-		if m := &set[i]; int(m.n) == len(text) && string(m.text[:m.n]) == text && m.formats == v.formats {
-			return m.iso, true
+		set = v.memo[2*(hashString(0, text)&(dateMemoSets-1)):][:2]
+		for i := range set {
+			if m := &set[i]; int(m.n) == len(text) && string(m.text[:m.n]) == text && m.formats == v.formats {
+				return m.iso, true
+			}
 		}
 	}
 	d, readings, err := dates.Resolve(text, v.formats)
 	if err != nil || readings != nil {
 		return "", false
 	}
-	// The newer of the two stays; the other makes room.
-	set[1] = set[0]
-	set[0] = dateMemo{n: uint8(len(text)), formats: v.formats, iso: d.String()}
-	copy(set[0].text[:], text)
-	return set[0].iso, true
+	iso = d.String()
+	if set != nil {
+		// The newer of the two stays; the other makes room.
+		set[1] = set[0]
+		set[0] = dateMemo{n: uint8(len(text)), formats: v.formats, iso: iso}
+		copy(set[0].text[:], text)
+	}
+	return iso, true
 }
 
 type pendingRow struct {
