@@ -115,6 +115,16 @@ type Summary struct {
 	CreditsRequired int `json:"creditsRequired"`
 }
 
+// Merge adds the counts of o, a summary of other rows.
+func (s *Summary) Merge(o Summary) {
+	s.Update += o.Update
+	s.Unchanged += o.Unchanged
+	s.Error += o.Error
+	s.Warning += o.Warning
+	s.Renewals += o.Renewals
+	s.CreditsRequired += o.CreditsRequired
+}
+
 // Add counts one row into the summary.
 func (s *Summary) Add(r *Row) {
 	switch r.Outcome {

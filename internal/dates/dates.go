@@ -325,8 +325,21 @@ func Parse(s, format string) (Date, error) {
 	return Date{}, fmt.Errorf("%q is not a date in %s", t, format)
 }
 
+// In reads s under the one format of set, without allocating whether it
+// reads or not; ok is false when it does not, or when set is not one
+// format.
+func In(s string, set Set) (Date, bool) {
+	if set.Len() != 1 {
+		return Date{}, false
+	}
+	return parse(strings.TrimSpace(s), &layouts[bits.TrailingZeros32(uint32(set))])
+}
+
 func parse(s string, l *layout) (Date, bool) {
 	if l.kind == numeric {
+		if d, ok := l.fixed(s); ok {
+			return d, true
+		}
 		if p, ok := scanNumeric(s); ok {
 			return p.read(l)
 		}
@@ -456,6 +469,47 @@ func (p *numParts) read(l *layout) (Date, bool) {
 		return Date{}, false
 	}
 	return Date{y, m, d}, true
+}
+
+// fixed reads the form most dates are written in, two-digit day and month
+// and a four-digit year ("15/01/2024", "2024-01-15"), at a glance. ok is
+// false for a value in any other form, and for one that is not a date,
+// which the general reading (scanNumeric) then reads or refuses: fixed
+// only takes a short cut to what it would find.
+func (l *layout) fixed(s string) (Date, bool) {
+	if len(s) != 10 {
+		return Date{}, false
+	}
+	var y, a, b int
+	switch {
+	case l.order[0] == year4 && s[4] == l.sep && s[7] == l.sep:
+		y, a, b = two(s[0:2])*100+two(s[2:4]), two(s[5:7]), two(s[8:10])
+		if l.order[1] == day {
+			a, b = b, a
+		}
+	case l.order[2] == year4 && s[2] == l.sep && s[5] == l.sep:
+		a, b, y = two(s[0:2]), two(s[3:5]), two(s[6:8])*100+two(s[8:10])
+		if l.order[0] == day {
+			a, b = b, a
+		}
+	default:
+		return Date{}, false
+	}
+	// a is the month, b the day; a group that is not two digits is
+	// negative, and so is the date.
+	if y < 1000 || a < 0 || b < 0 || !valid(y, a, b) {
+		return Date{}, false
+	}
+	return Date{y, a, b}, true
+}
+
+// two reads two digits, or returns a large negative number.
+func two(s string) int {
+	c, d := int(s[0])-'0', int(s[1])-'0'
+	if uint(c) > 9 || uint(d) > 9 {
+		return -1 << 20
+	}
+	return c*10 + d
 }
 
 // pivot reads a two-digit year: 00–69 are 2000–2069, 70–99 are 1970–1999.

@@ -3,6 +3,7 @@ package dates
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -391,6 +392,83 @@ func TestNoAllocations(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { _, _ = SerialLike("45306") }); n != 0 {
 		t.Errorf("SerialLike allocates %v times", n)
+	}
+}
+
+// fixed is a short cut through scanNumeric: wherever it reads a value, the
+// general reading must read the same date.
+func TestFixedAgreesWithScan(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "0123456789/-. x"
+	for range 200_000 {
+		var b [10]byte
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		if r.IntN(2) == 0 {
+			// Mostly digits, separators where the fixed forms have them.
+			for i := range b {
+				b[i] = byte('0' + r.IntN(10))
+			}
+			sep := "/-."[r.IntN(3)]
+			if r.IntN(2) == 0 {
+				b[2], b[5] = sep, sep
+			} else {
+				b[4], b[7] = sep, sep
+			}
+		}
+		s := string(b[:])
+		for i := range layouts {
+			l := &layouts[i]
+			if l.kind != numeric {
+				continue
+			}
+			d, ok := l.fixed(s)
+			p, scanned := scanNumeric(s)
+			var want Date
+			var wantOK bool
+			if scanned {
+				want, wantOK = p.read(l)
+			}
+			if ok && (!wantOK || d != want) {
+				t.Fatalf("%s under %s: fixed reads %v, the general reading %v (%v)", s, Formats[i], d, want, wantOK)
+			}
+		}
+	}
+	for _, s := range []string{"15/01/2024", "2024-01-15", "01.12.1999", "12-31-2030"} {
+		read := false
+		for i := range layouts {
+			if _, ok := layouts[i].fixed(s); ok {
+				read = true
+			}
+		}
+		if !read {
+			t.Errorf("no layout reads %s at a glance", s)
+		}
+	}
+}
+
+func TestIn(t *testing.T) {
+	ddmm := Fit("15/01/2024")
+	tests := []struct {
+		s    string
+		set  Set
+		want Date
+		ok   bool
+	}{
+		{" 15/01/2024 ", ddmm, Date{2024, 1, 15}, true},
+		{"1/2/2024", ddmm, Date{2024, 2, 1}, true},
+		{"2024-01-15", ddmm, Date{}, false},
+		{"15/01/2024", ddmm | Fit("2024-01-15"), Date{}, false}, // two formats
+		{"15/01/2024", 0, Date{}, false},
+	}
+	for _, tt := range tests {
+		if d, ok := In(tt.s, tt.set); d != tt.want || ok != tt.ok {
+			t.Errorf("In(%q, %v) = %v, %v; want %v, %v", tt.s, tt.set.Formats(), d, ok, tt.want, tt.ok)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { In("2024-01-15", ddmm) }); n != 0 {
+		t.Errorf("In allocates %v times for a value it does not read", n)
 	}
 }
 

@@ -33,6 +33,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/credup/credup/internal/bulk"
@@ -177,12 +178,11 @@ type validation struct {
 
 	// Each part below is written by one goroutine at a time.
 
-	// The date evidence, gathered by whichever goroutine observes the rows
-	// (the validation's, then the read-ahead's).
-	formats  dates.Set
-	single   bool // formats holds one format
-	sawDates bool
-	memo     []dateMemo
+	// The date evidence of the rows settled so far, the validation
+	// goroutine's (settleJob), and the formats it leaves in play, published
+	// for the goroutines evaluating later rows to read their dates under.
+	evidence evidence
+	known    atomic.Uint32
 
 	// elsewhere serializes the look-ups of Input.Elsewhere, which rows
 	// evaluated in parallel may ask for.
@@ -230,7 +230,7 @@ func (w *worker) keep(c []bulk.Change) []bulk.Change {
 
 // rowState is what evaluating a row needs to know of the rows before it:
 // the date formats still consistent with the file once the row's own dates
-// are counted, and what observeDates found for its date cells (by date
+// are counted, and what readDates found for its date cells (by date
 // column), so evaluate need not work it out again.
 type rowState struct {
 	formats dates.Set
@@ -300,12 +300,20 @@ const heldBlock = 1024
 // add appends h and returns its 1-based number.
 func (l *heldRows) add(h heldRow) int {
 	if l.n%heldBlock == 0 {
-		l.blocks = append(l.blocks, make([]heldRow, 0, heldBlock))
+		l.blocks = append(l.blocks, heldPool.get(heldBlock)[:0])
 	}
 	b := &l.blocks[len(l.blocks)-1]
 	*b = append(*b, h)
 	l.n++
 	return l.n
+}
+
+// release gives the blocks back (pool.go) and empties the list.
+func (l *heldRows) release() {
+	for _, b := range l.blocks {
+		heldPool.put(b)
+	}
+	*l = heldRows{}
 }
 
 // at returns the held row numbered n (1-based).
@@ -316,57 +324,10 @@ func (l *heldRows) at(n int) *heldRow {
 type cellFit struct {
 	text string // the trimmed text the formats were found for; "" = none
 	// With one format left in play, only it is tried: fit is then that
-	// format, and iso what it reads, as ISO text.
-	iso  string
+	// format, and day what it reads.
+	day  dates.Date
 	fit  dates.Set
 	only bool
-}
-
-// dateMemo remembers how a date text read under the one format left in
-// play: a column of dates repeats the same few (a cohort's issue date), so
-// most dates are looked up rather than parsed.
-type dateMemo struct {
-	text    [dateMemoText]byte // in the entry: comparing it reads no other memory
-	n       uint8
-	formats dates.Set
-	iso     string
-}
-
-// dateMemoText is the longest date text remembered.
-const dateMemoText = 16
-
-// dateMemoSets is how many sets of two date texts are remembered (a power
-// of two).
-const dateMemoSets = 4096
-
-// readOnly reads text under the one format left in play, as ISO text; ok
-// is false when that format does not read it.
-func (v *validation) readOnly(text string) (iso string, ok bool) {
-	// Texts longer than an entry holds are read each time.
-	var set []dateMemo
-	if len(text) <= dateMemoText {
-		if v.memo == nil {
-			v.memo = make([]dateMemo, 2*dateMemoSets)
-		}
-		set = v.memo[2*(hashString(0, text)&(dateMemoSets-1)):][:2]
-		for i := range set {
-			if m := &set[i]; int(m.n) == len(text) && string(m.text[:m.n]) == text && m.formats == v.formats {
-				return m.iso, true
-			}
-		}
-	}
-	d, readings, err := dates.Resolve(text, v.formats)
-	if err != nil || readings != nil {
-		return "", false
-	}
-	iso = d.String()
-	if set != nil {
-		// The newer of the two stays; the other makes room.
-		set[1] = set[0]
-		set[0] = dateMemo{n: uint8(len(text)), formats: v.formats, iso: iso}
-		copy(set[0].text[:], text)
-	}
-	return iso, true
 }
 
 type pendingRow struct {
@@ -381,7 +342,7 @@ func newValidation(ctx context.Context, src Rows, in Input, emit func(Outcome) e
 		src:          src,
 		in:           in,
 		emit:         emit,
-		formats:      dates.All(),
+		evidence:     evidence{formats: dates.All()},
 		date1904:     info.Date1904,
 		csv:          info.Format == "csv",
 		decimalComma: info.Format == "csv" && info.Delimiter == ";",
@@ -430,18 +391,21 @@ func (v *validation) run() error {
 	if err := v.setHeader(first[h]); err != nil {
 		return err
 	}
-	// The date evidence is gathered in sheet order: the rows under the
-	// header here, then the rest on the read-ahead's goroutine, which has
-	// them at hand, while the credentials are indexed.
+	// The rows under the header are observed and evaluated here, the rest
+	// as they stream by, while the credentials are indexed.
 	data := first[h+1:]
 	states := make([]rowState, len(data))
 	for i, r := range data {
 		v.report.DataRows++
 		states[i].fits = make([]cellFit, len(v.dateCols))
-		v.observeRow(r, &states[i])
+		v.readDates(r.Cells, states[i].fits, v.evidence.formats, &v.seq)
+		v.evidence.narrow(states[i].fits)
+		states[i].formats = v.evidence.formats
 	}
-	src.observe(v.observeRow, len(v.dateCols))
 	v.indexCredentials()
+	if v.byKey != nil {
+		defer v.byKey.release()
+	}
 	for i, r := range data {
 		row := &v.scratch
 		pos, ambiguous := v.evaluate(row, r.Number, r.Cells, &states[i], &v.seq, false)
@@ -458,7 +422,7 @@ func (v *validation) run() error {
 func cellTexts(cells []sheet.Cell) []string {
 	out := make([]string, len(cells))
 	for i, c := range cells {
-		out[i] = strings.TrimSpace(c.Text)
+		out[i] = trim(c.Text)
 	}
 	return out
 }
@@ -552,15 +516,7 @@ func (v *validation) indexCredentials() {
 		return
 	}
 	v.byKey = newIndex(v.in.Credentials, v.in.Group.ID, v.report.MatchBy)
-	v.heldAt = make([]int32, len(v.in.Credentials))
-}
-
-// observeRow adds the row's dates to the evidence and notes in st what the
-// row's evaluation needs of it. Rows are observed one at a time, in sheet
-// order, on one goroutine at a time.
-func (v *validation) observeRow(r sheet.Row, st *rowState) {
-	v.observeDates(r.Cells, st.fits)
-	st.formats = v.formats
+	v.heldAt = heldAtPool.get(len(v.in.Credentials))
 }
 
 // decide holds an ambiguous row for the end, or settles it; hash is the
@@ -573,11 +529,25 @@ func (v *validation) decide(row *bulk.Row, pos int, ambiguous bool, r sheet.Row,
 	return v.settle(row, pos, hash)
 }
 
-// observeDates narrows the date formats consistent with every date written
-// as text so far, and notes in fits (by date column) what it found of the row's
-// cells. A value no format can read is an error of its row and says nothing
-// about the format.
-func (v *validation) observeDates(cells []sheet.Cell, fits []cellFit) {
+// evidence is what the dates of the rows observed so far say of the
+// file's date format: the formats consistent with every one of them
+// written as text, and whether there was any.
+type evidence struct {
+	formats dates.Set
+	saw     bool
+}
+
+// readDates reads the row's date cells written as text and notes in fits
+// (by date column) what formats fit each. A value no format can read is
+// an error of its row and says nothing about the format.
+//
+// known is a set of formats that holds every format still in play: the
+// evidence of rows before this one, though perhaps not all of them. Once
+// it is down to one format, a value that format reads is read under it
+// alone (the evidence then stays as it is, whatever the rows between
+// did); only the other values are fitted against every format.
+func (v *validation) readDates(cells []sheet.Cell, fits []cellFit, known dates.Set, m *worker) {
+	single := known.Len() == 1
 	for k, i := range v.dateCols {
 		c := &v.columns[i]
 		fits[k].text = ""
@@ -588,28 +558,34 @@ func (v *validation) observeDates(cells []sheet.Cell, fits []cellFit) {
 		if cell.Kind == sheet.Date || cell.Kind == sheet.Number {
 			continue
 		}
-		text := strings.TrimSpace(cell.Text)
+		text := trim(cell.Text)
 		if text == "" {
 			continue
 		}
 		if _, ok := dates.SerialLike(text); ok {
 			continue
 		}
-		if v.single {
-			// Once the column has settled on one format, a value it reads
-			// leaves the evidence as it is: only the others need Fit.
-			if iso, ok := v.readOnly(text); ok {
-				fits[k] = cellFit{text: text, iso: iso, fit: v.formats, only: true}
-				v.sawDates = true
+		if single {
+			if d, ok := dates.In(text, known); ok {
+				fits[k] = cellFit{text: text, day: d, fit: known, only: true}
 				continue
 			}
 		}
-		fit := dates.Fit(text)
-		fits[k] = cellFit{text: text, fit: fit}
-		if fit != 0 {
-			v.formats &= fit
-			v.sawDates = true
-			v.single = v.formats.Len() == 1
+		fits[k] = cellFit{text: text, fit: dates.Fit(text)}
+	}
+}
+
+// narrow adds a row's dates, as readDates found them, to the evidence.
+func (e *evidence) narrow(fits []cellFit) {
+	for i := range fits {
+		f := &fits[i]
+		switch {
+		case f.text == "":
+		case f.only:
+			e.saw = true
+		case f.fit != 0:
+			e.formats &= f.fit
+			e.saw = true
 		}
 	}
 }
@@ -682,9 +658,9 @@ func (v *validation) finish() error {
 	// hands every row of the end over in sheet order.
 	streamed := v.held.n
 	v.late = []lateRow{}
-	// Every format still in play is known now; what observeDates found
+	// Every format still in play is known now; what readDates found
 	// then is not used.
-	st := rowState{formats: v.formats, fits: make([]cellFit, len(v.dateCols))}
+	st := rowState{formats: v.evidence.formats, fits: make([]cellFit, len(v.dateCols))}
 	for _, p := range v.pending {
 		row := &v.scratch
 		pos, _ := v.evaluate(row, p.number, p.cells, &st, &v.seq, true)
@@ -694,50 +670,16 @@ func (v *validation) finish() error {
 	}
 	late := v.late
 	v.pending, v.late = nil, nil
-	i, j, k := 1, streamed+1, 0
-	for i <= streamed || j <= v.held.n || k < len(late) {
-		// Pick the lowest row number of the three runs' heads.
-		which, low := 0, 0
-		if i <= streamed {
-			which, low = 1, v.held.at(i).number
-		}
-		if j <= v.held.n && (which == 0 || v.held.at(j).number < low) {
-			which, low = 2, v.held.at(j).number
-		}
-		if k < len(late) && (which == 0 || late[k].o.Row.Row < low) {
-			which = 3
-		}
-		var o Outcome
-		var hash uint64
-		switch which {
-		case 3:
-			o, hash = late[k].o, late[k].hash
-			k++
-		default:
-			n := i
-			if which == 1 {
-				i++
-			} else {
-				n, j = j, j+1
-			}
-			h := v.held.at(n)
-			cred := &v.in.Credentials[h.pos]
-			h.row(cred, &v.scratch)
-			o, hash = Outcome{Row: &v.scratch, Before: cred}, h.hash
-			if h.dup {
-				markDuplicate(o.Row, v.duplicates[n], cred.ID)
-				hash = rowHash(o.Row)
-			}
-		}
-		if err := v.send(o, hash); err != nil {
-			return err
-		}
+	if err := v.handOver(streamed, late); err != nil {
+		return err
 	}
-	v.held, v.heldAt, v.duplicates = heldRows{}, nil, nil
+	v.held.release()
+	heldAtPool.put(v.heldAt)
+	v.heldAt, v.duplicates = nil, nil
 	rep := v.report
 	rep.DateFormat = v.format
-	if v.sawDates {
-		rep.DateFormatCandidates = v.formats.Formats()
+	if v.evidence.saw {
+		rep.DateFormatCandidates = v.evidence.formats.Formats()
 		if rep.DateFormat == "" && len(rep.DateFormatCandidates) == 1 {
 			rep.DateFormat = rep.DateFormatCandidates[0]
 		}

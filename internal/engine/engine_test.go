@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"io"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -530,5 +532,31 @@ func TestParseNumber(t *testing.T) {
 				t.Errorf("parseNumber(%q, %v) = %v, %v; want %v, %v", tt.in, tt.decimalComma, got, ok, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+// A change between two whole numbers takes the sheet's text as it is: it
+// must be what reading and writing the number would give.
+func TestWholeNumberIsWrittenAsFormatFloatWrites(t *testing.T) {
+	for _, s := range []string{"0", "7", "40", "1000", "999999999999999", "123456789012345"} {
+		if !wholeNumber(s) {
+			t.Errorf("wholeNumber(%q) = false", s)
+		}
+	}
+	for _, s := range []string{"", "07", "00", "-3", "+3", "1.0", "12.5", "1e3", "1,234", " 4", "1234567890123456"} {
+		if wholeNumber(s) {
+			t.Errorf("wholeNumber(%q) = true", s)
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 100_000 {
+		s := strconv.FormatUint(r.Uint64()>>r.IntN(64), 10)
+		if !wholeNumber(s) {
+			continue
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || strconv.FormatFloat(f, 'f', -1, 64) != s {
+			t.Fatalf("wholeNumber(%q), but it reads and writes as %v", s, strconv.FormatFloat(f, 'f', -1, 64))
+		}
 	}
 }

@@ -24,6 +24,13 @@ func (f *fingerprint) add(h uint64) {
 	f.n++
 }
 
+// merge counts the rows counted in o.
+func (f *fingerprint) merge(o fingerprint) {
+	f.total += o.total
+	f.xor ^= o.xor
+	f.n += o.n
+}
+
 // rowHash hashes what a row would do, eight bytes at a time, written out so
 // a row costs no allocation.
 func rowHash(r *bulk.Row) uint64 {

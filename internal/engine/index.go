@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -174,8 +176,8 @@ const parallelIndex = 8192
 
 func newIndex(creds []bulk.Credential, group, attr string) *index {
 	x := &index{creds: creds, group: group, get: accessorOf(attr), email: attr == bulk.AttrEmail,
-		seed: maphash.MakeSeed(), keys: make([]string, len(creds)), other: map[string]int32{}}
-	hashes := make([]uint64, len(creds))
+		seed: maphash.MakeSeed(), keys: keyPool.get(len(creds)), other: map[string]int32{}}
+	hashes := hashPool.get(len(creds))
 	inGroup := [2]int{}
 	sorted := [2]bool{}
 	n, par := len(creds), len(creds) >= parallelIndex && runtime.GOMAXPROCS(0) > 1
@@ -190,9 +192,10 @@ func newIndex(creds []bulk.Credential, group, attr string) *index {
 		for size < inGroup[0]+inGroup[1] {
 			size *= 2
 		}
-		x.tabs[half] = keyTable{slots: make([]uint64, size), mask: uint64(size - 1)}
+		x.tabs[half] = keyTable{slots: slotPool.get(size), mask: uint64(size - 1)}
 	}
 	both(par, func(half int) { x.fill(half, hashes) })
+	hashPool.put(hashes)
 	for i := range creds {
 		// Other groups' credentials, sorted order across the halves.
 		if k := x.keys[i]; k != "" && creds[i].GroupID != group {
@@ -216,6 +219,15 @@ func newIndex(creds []bulk.Credential, group, attr string) *index {
 		x.slot = slotsByID(creds, group)
 	}
 	return x
+}
+
+// release gives the index's memory back (pool.go); it is not used again.
+func (x *index) release() {
+	keyPool.put(x.keys)
+	for _, t := range x.tabs {
+		slotPool.put(t.slots)
+	}
+	*x = index{}
 }
 
 // both runs fn(0) and fn(1), on two goroutines when par is set.
@@ -249,7 +261,7 @@ func (x *index) keysOf(from, to int, hashes []uint64) (inGroup int, sorted bool)
 		if x.email {
 			k = bulk.NormalizeEmail(k)
 		} else {
-			k = strings.TrimSpace(k)
+			k = trim(k)
 		}
 		x.keys[i] = k
 		if k != "" && c.GroupID == x.group {
@@ -331,17 +343,41 @@ func slotsByID(creds []bulk.Credential, group string) []int32 {
 
 // appendEmailKey appends s as bulk.NormalizeEmail gives it, without making a
 // string for the usual ASCII address; ok is false for one that is not ASCII.
+// It folds eight bytes at a time.
 func appendEmailKey(b []byte, s string) ([]byte, bool) {
-	s = strings.TrimSpace(s)
+	s = trim(s)
+	n := len(b)
+	b = slices.Grow(b, len(s))[:n+len(s)]
+	out := b[n:]
+	for len(s) >= 8 {
+		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		if w&0x8080808080808080 != 0 {
+			return b[:n], false
+		}
+		binary.LittleEndian.PutUint64(out, lowerASCII(w))
+		s, out = s[8:], out[8:]
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			return b, false
+			return b[:n], false
 		}
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		b = append(b, c)
+		out[i] = c
 	}
 	return b, true
+}
+
+// lowerASCII folds the upper-case letters among eight ASCII bytes. Adding
+// to a byte below 0x80 a constant below 0x80 carries into no other byte:
+// a byte's top bit then says whether it was at least 'A', or above 'Z'.
+func lowerASCII(w uint64) uint64 {
+	const ones = 0x0101010101010101
+	atLeastA := w + ones*(0x80-'A')
+	aboveZ := w + ones*(0x80-'Z'-1)
+	upper := (atLeastA &^ aboveZ) & (ones * 0x80)
+	return w | upper>>2
 }

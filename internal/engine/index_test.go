@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/credup/credup/internal/bulk"
 )
@@ -173,4 +176,49 @@ func TestLargeIndexMatchesAMap(t *testing.T) {
 	if x.slot == nil || x.slotOf(n/2+1) != 10 {
 		t.Fatalf("repeated ID: slot of %d = %d, want 10", n/2+1, x.slotOf(n/2+1))
 	}
+}
+
+// appendEmailKey folds eight bytes at a time, and trim skips
+// strings.TrimSpace for most values: both must give what the plain
+// functions give, for every byte.
+func TestKeysAsThePlainFunctionsGiveThem(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pieces := []string{"a", "Z", "@", "[", "`", "{", "A", "z", "0", ".", " ", "\t", "é", "É", "\u00a0", "\x85", "\x7f", "\x01", "Ω", "Ö"}
+	for range 100_000 {
+		var b strings.Builder
+		for range r.IntN(24) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		if got := trim(s); got != strings.TrimSpace(s) {
+			t.Fatalf("trim(%q) = %q, want %q", s, got, strings.TrimSpace(s))
+		}
+		key, ok := appendEmailKey([]byte("x"), s)
+		want := bulk.NormalizeEmail(s)
+		switch {
+		case ok && string(key) != "x"+want:
+			t.Fatalf("appendEmailKey(%q) = %q, want %q", s, key[1:], want)
+		case !ok && (string(key) != "x" || isASCII(s)):
+			t.Fatalf("appendEmailKey(%q) refused an ASCII address or kept %q", s, key)
+		}
+	}
+	// Every byte, in every place of a word.
+	for c := range 128 {
+		for at := range 9 {
+			s := strings.Repeat("q", at) + string(rune(c)) + "rst"
+			key, ok := appendEmailKey(nil, s)
+			if !ok || string(key) != bulk.NormalizeEmail(s) {
+				t.Fatalf("appendEmailKey(%q) = %q, %v; want %q", s, key, ok, bulk.NormalizeEmail(s))
+			}
+		}
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

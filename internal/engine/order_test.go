@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"reflect"
 	"sync/atomic"
 	"testing"
 
+	"github.com/credup/credup/internal/bulk"
 	"github.com/credup/credup/internal/engine/enginetest"
 	"github.com/credup/credup/internal/sheet"
 )
@@ -210,6 +212,125 @@ func TestReportDoesNotDependOnWorkers(t *testing.T) {
 			}
 			if !bytes.Equal(out.Bytes(), want) {
 				t.Errorf("%s: %d workers hand over other rows or another report than 1 worker", name, workers)
+			}
+		}
+	}
+}
+
+// Batches of rows are evaluated on the date formats known when they
+// start; rows whose dates the rows before them narrowed further are
+// evaluated again. Each sheet changes what its dates say well after the
+// header, while batches after that row are already out: every row must
+// still read as the whole evidence up to it says, whatever the number of
+// goroutines.
+func TestEvidenceChangingLateInTheSheet(t *testing.T) {
+	const n, turn = 4000, 2500
+	var creds []bulk.Credential
+	for i := range n {
+		creds = append(creds, bulk.Credential{ID: fmt.Sprintf("c-%d", i), GroupID: group.ID, Version: 1,
+			Recipient: bulk.Recipient{ID: fmt.Sprintf("S-%d", i), Name: "Ana Souza", Email: fmt.Sprintf("p%d@example.com", i)},
+			IssuedOn:  "2024-01-15", ExpiresOn: "2025-01-15"})
+	}
+	tests := []struct {
+		name string
+		// day is the day of March 2027 row i's expiry reads as; write
+		// writes it.
+		day        func(i int) int
+		write      func(i, day int) string
+		candidates []string
+	}{
+		{
+			// Day first until the turn, then ISO: from then on no one
+			// format fits the column, and each date is read on its own.
+			name: "no format fits from the turn on",
+			day:  func(i int) int { return 13 + i%15 },
+			write: func(i, day int) string {
+				if i < turn {
+					return fmt.Sprintf("%02d/03/2027", day)
+				}
+				return fmt.Sprintf("2027-03-%02d", day)
+			},
+			candidates: []string{},
+		},
+		{
+			// Days up to 12 read either way until the first day after 12
+			// settles the column: the rows before wait for the end, those
+			// after are read at once.
+			name: "the format settles at the turn",
+			day: func(i int) int {
+				if i < turn {
+					return 1 + i%12
+				}
+				return 1 + i%28
+			},
+			write:      func(i, day int) string { return fmt.Sprintf("%02d/03/2027", day) },
+			candidates: []string{"DD/MM/YYYY"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lines := [][]string{{"Email", "Expiry Date"}}
+			for i := range n {
+				lines = append(lines, []string{fmt.Sprintf("p%d@example.com", i), tt.write(i, tt.day(i))})
+			}
+			var want []byte
+			for _, workers := range []int{1, 2, 5} {
+				var out bytes.Buffer
+				enc := json.NewEncoder(&out)
+				rep, err := run(context.Background(), csvRows(lines...), Input{Group: group, Credentials: creds, Now: now}, func(o Outcome) error {
+					i := o.Row.Row - 2
+					to := fmt.Sprintf("2027-03-%02d", tt.day(i))
+					if o.Row.Outcome != bulk.OutcomeUpdate || len(o.Row.Changes) != 1 || o.Row.Changes[0].To != to {
+						t.Errorf("%d workers: row %d (%s) = %+v, want an update of the expiry to %s", workers, o.Row.Row, lines[i+1][1], o.Row, to)
+					}
+					return enc.Encode(o.Row)
+				}, workers)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.DataRows != n || rep.Summary.Update != n {
+					t.Fatalf("%d workers: %d rows, summary %+v; want %d updates", workers, rep.DataRows, rep.Summary, n)
+				}
+				if !reflect.DeepEqual(rep.DateFormatCandidates, tt.candidates) {
+					t.Errorf("%d workers: candidates %v, want %v", workers, rep.DateFormatCandidates, tt.candidates)
+				}
+				if want == nil {
+					want = out.Bytes()
+				} else if !bytes.Equal(out.Bytes(), want) {
+					t.Errorf("%d workers hand over other rows than 1 worker", workers)
+				}
+			}
+		})
+	}
+}
+
+// Rows held to the end are made again on other goroutines while they are
+// handed over: an emit that fails there stops the hand-over at once.
+func TestHandOverStopsWhenEmitFails(t *testing.T) {
+	const n = 5 * handChunk
+	var creds []bulk.Credential
+	lines := [][]string{{"Email", "Grade"}}
+	for i := range n {
+		creds = append(creds, bulk.Credential{ID: fmt.Sprintf("c-%d", i), GroupID: group.ID, Version: 1,
+			Recipient: bulk.Recipient{ID: fmt.Sprintf("S-%d", i), Email: fmt.Sprintf("p%d@example.com", i)}, IssuedOn: "2024-01-15"})
+		lines = append(lines, []string{fmt.Sprintf("p%d@example.com", i), "A"})
+	}
+	stop := errors.New("stop")
+	for _, failAt := range []int{1, handChunk, 2*handChunk + 5, n} {
+		for _, workers := range []int{1, 2} {
+			emitted := 0
+			_, err := run(context.Background(), csvRows(lines...), Input{Group: group, Credentials: creds, Now: now}, func(o Outcome) error {
+				emitted++
+				if o.Row.Row != emitted+1 || o.Row.Outcome != bulk.OutcomeUpdate {
+					t.Errorf("emit %d: row %+v, want row %d, an update", emitted, o.Row, emitted+1)
+				}
+				if emitted == failAt {
+					return stop
+				}
+				return nil
+			}, workers)
+			if !errors.Is(err, stop) || emitted != failAt {
+				t.Errorf("failing at emit %d on %d workers: err %v after %d emits", failAt, workers, err, emitted)
 			}
 		}
 	}

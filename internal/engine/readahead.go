@@ -18,39 +18,30 @@ const readAheadWidth = 8
 const readAheadBatches = 64
 
 // readAhead reads a sheet on its own goroutine, so reading the file (and
-// decoding CSV or XML) overlaps with validating the rows already read.
+// decoding CSV or XML) overlaps with validating the rows already read. It
+// does nothing else: reading is the one part of a validation that cannot
+// be split, and the stream goes no faster than it.
 //
 // It hands over a first batch of rows (where the header is looked for),
-// then waits to be told how to observe rows (observe): from then on each
-// row comes with its rowState, worked out on the read-ahead's goroutine,
-// which has the row's cells at hand.
-//
-// Batches of rows come in buffers that are given back once their rows are
-// settled, and read into again: a reader that can (sheet.NextInto) puts the
-// cells of the rows there, so reading allocates little besides the text.
+// then batches of readAheadRows. They come in buffers that are given back
+// once their rows are settled, and read into again: a reader that can
+// (sheet.NextInto) puts the cells of the rows there, so reading allocates
+// little besides the text.
 type readAhead struct {
 	full  chan rowBatch
 	empty chan *rowBuf
-	start chan observer
 	stop  chan struct{}
 	done  chan struct{}
 	cur   rowBatch
 	next  int
-}
-
-// observer observes rows in sheet order into their states, whose fits have
-// room for width columns.
-type observer struct {
-	observe func(sheet.Row, *rowState)
-	width   int
+	// made are the buffers made, the read-ahead's own until done is
+	// closed.
+	made []*rowBuf
 }
 
 type rowBuf struct {
-	rows   []sheet.Row
-	cells  []sheet.Cell
-	states []rowState // by row, when observed
-	room   []rowState // behind states
-	fits   []cellFit  // behind states' fits
+	rows  []sheet.Row
+	cells []sheet.Cell
 }
 
 type rowBatch struct {
@@ -63,7 +54,6 @@ func startReadAhead(src Rows, first int) *readAhead {
 	ra := &readAhead{
 		full:  make(chan rowBatch, readAheadBatches),
 		empty: make(chan *rowBuf, readAheadBatches+1),
-		start: make(chan observer, 1),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
@@ -71,32 +61,19 @@ func startReadAhead(src Rows, first int) *readAhead {
 	return ra
 }
 
-// observe has the rows after the first batch observed as they are read.
-func (ra *readAhead) observe(fn func(sheet.Row, *rowState), width int) {
-	ra.start <- observer{observe: fn, width: width}
-}
-
 func (ra *readAhead) fill(src Rows, first int) {
 	defer close(ra.done)
-	made, width := 0, readAheadWidth
-	var obs observer
+	width := readAheadWidth
 	for batch := 0; ; batch++ {
-		if batch == 1 {
-			select {
-			case obs = <-ra.start:
-			case <-ra.stop:
-				return
-			}
-		}
 		// Buffers are made as the read-ahead needs them: a short sheet
 		// needs one.
 		var b *rowBuf
 		select {
 		case b = <-ra.empty:
 		default:
-			if made <= readAheadBatches {
-				b = &rowBuf{rows: make([]sheet.Row, 0, readAheadRows)}
-				made++
+			if len(ra.made) <= readAheadBatches {
+				b = &rowBuf{rows: rowPool.get(readAheadRows)[:0]}
+				ra.made = append(ra.made, b)
 				break
 			}
 			select {
@@ -109,16 +86,10 @@ func (ra *readAhead) fill(src Rows, first int) {
 		if batch == 0 {
 			size = first
 		}
-		b.rows, b.states = b.rows[:0], nil
+		b.rows = b.rows[:0]
 		if len(b.cells) < readAheadRows*width {
-			b.cells = make([]sheet.Cell, readAheadRows*width)
-		}
-		if obs.observe != nil {
-			if b.room == nil {
-				b.room = make([]rowState, readAheadRows)
-				b.fits = make([]cellFit, readAheadRows*obs.width)
-			}
-			b.states = b.room
+			cellPool.put(b.cells)
+			b.cells = cellPool.get(readAheadRows * width)
 		}
 		used := 0
 		var err error
@@ -129,16 +100,7 @@ func (ra *readAhead) fill(src Rows, first int) {
 			}
 			used = min(used+len(r.Cells), len(b.cells))
 			width = max(width, min(len(r.Cells), 64))
-			if obs.observe != nil {
-				k := len(b.rows)
-				st := &b.states[k]
-				st.fits = b.fits[k*obs.width : (k+1)*obs.width : (k+1)*obs.width]
-				obs.observe(r, st)
-			}
 			b.rows = append(b.rows, r)
-		}
-		if b.states != nil {
-			b.states = b.states[:len(b.rows)]
 		}
 		select {
 		case ra.full <- rowBatch{buf: b, err: err}:
@@ -170,22 +132,17 @@ func (ra *readAhead) Next() (sheet.Row, error) {
 }
 
 // nextBatch returns the rows Next has not returned yet: the rest of the
-// current batch, then the following batches whole, with their states.
-// Their cells are valid until buf is given back with release. Every batch
-// after the first is observed; the first, where the header is looked for,
-// is read whole with Next before the observer is set.
-func (ra *readAhead) nextBatch() (rows []sheet.Row, states []rowState, buf *rowBuf, err error) {
+// current batch, then the following batches whole. Their cells are valid
+// until buf is given back with release.
+func (ra *readAhead) nextBatch() (rows []sheet.Row, buf *rowBuf, err error) {
 	for {
 		if b := ra.cur.buf; b != nil && ra.next < len(b.rows) {
 			rows = b.rows[ra.next:]
-			if b.states != nil {
-				states = b.states[ra.next:]
-			}
 			ra.cur.buf, ra.next = nil, 0
-			return rows, states, b, nil
+			return rows, b, nil
 		}
 		if ra.cur.err != nil {
-			return nil, nil, nil, ra.cur.err
+			return nil, nil, ra.cur.err
 		}
 		if ra.cur.buf != nil {
 			ra.release(ra.cur.buf)
@@ -201,8 +158,14 @@ func (ra *readAhead) release(b *rowBuf) {
 }
 
 // close stops reading ahead and waits until src is no longer read, so the
-// caller may close it.
+// caller may close it. The rows read are not used again: their buffers
+// are given back (pool.go).
 func (ra *readAhead) close() {
 	close(ra.stop)
 	<-ra.done
+	for _, b := range ra.made {
+		rowPool.put(b.rows)
+		cellPool.put(b.cells)
+	}
+	ra.made = nil
 }

@@ -68,7 +68,7 @@ func (v *validation) work(row *bulk.Row, cells []sheet.Cell, st *rowState, m *wo
 		if c.index < len(cells) {
 			cell = &cells[c.index]
 		}
-		text := bulk.UnescapeFormula(strings.TrimSpace(cell.Text))
+		text := bulk.UnescapeFormula(trim(cell.Text))
 		current := c.get.get(cred)
 		if text == "" && cell.Kind != sheet.Date {
 			v.blank(c, cred, row)
@@ -85,20 +85,13 @@ func (v *validation) work(row *bulk.Row, cells []sheet.Cell, st *rowState, m *wo
 		value := text
 		switch c.kind {
 		case bulk.KindDate:
-			d, iso, amb, msg := v.readDate(st, i, cell, text, final)
+			d, amb, msg := v.readDate(st, i, cell, text, final)
 			if amb {
 				return pos, true
 			}
 			if msg != "" {
 				fail(row, bulk.ErrInvalidDate, c.name, "%s", msg)
 				continue
-			}
-			if iso != "" {
-				if iso == current {
-					continue
-				}
-				value = iso
-				break
 			}
 			// Most dates are what the credential holds already: compare
 			// before making a string of them.
@@ -119,6 +112,9 @@ func (v *validation) work(row *bulk.Row, cells []sheet.Cell, st *rowState, m *wo
 		case bulk.KindNumber:
 			if text == current && plainNumber(text) {
 				continue // the number the credential holds, written as it is
+			}
+			if wholeNumber(text) && wholeNumber(current) {
+				break // two whole numbers as FormatFloat writes them: they differ
 			}
 			f, ok := parseNumber(text, v.decimalComma)
 			if !ok {
@@ -253,6 +249,21 @@ func plainNumber(s string) bool {
 	return digits
 }
 
+// wholeNumber reports whether s is a whole number of up to 15 digits as
+// strconv.FormatFloat writes it, so FormatFloat(ParseFloat(s)) is s: no
+// sign, no leading zero, no point.
+func wholeNumber(s string) bool {
+	if s == "" || len(s) > 15 || s[0] == '0' && len(s) > 1 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // thousands reports whether the commas of s separate groups of three digits.
 func thousands(s string) bool {
 	parts := strings.Split(strings.TrimLeft(s, "+-"), ",")
@@ -267,6 +278,16 @@ func thousands(s string) bool {
 	return true
 }
 
+// trim is strings.TrimSpace, which most values need not go through: one
+// that starts and ends with ASCII other than space or control is returned
+// as it is.
+func trim(s string) string {
+	if n := len(s); n == 0 || s[0] > ' ' && s[0] < utf8.RuneSelf && s[n-1] > ' ' && s[n-1] < utf8.RuneSelf {
+		return s
+	}
+	return strings.TrimSpace(s)
+}
+
 // ragged reports whether a CSV row does not fit the header: fewer cells, or
 // values beyond the last header column.
 func ragged(cells []sheet.Cell, width int) bool {
@@ -274,7 +295,7 @@ func ragged(cells []sheet.Cell, width int) bool {
 		return true
 	}
 	for _, c := range cells[width:] {
-		if strings.TrimSpace(c.Text) != "" {
+		if trim(c.Text) != "" {
 			return true
 		}
 	}
@@ -307,7 +328,7 @@ func (v *validation) match(cells []sheet.Cell, row *bulk.Row, m *worker) int {
 	c := &v.columns[v.keyCol]
 	var text string
 	if c.index < len(cells) {
-		text = bulk.UnescapeFormula(strings.TrimSpace(cells[c.index].Text))
+		text = bulk.UnescapeFormula(trim(cells[c.index].Text))
 	}
 	if text == "" {
 		fail(row, bulk.ErrMissingKey, c.name, "%s is blank, so the row cannot be matched to a credential", label(v, c))
@@ -323,7 +344,7 @@ func (v *validation) match(cells []sheet.Cell, row *bulk.Row, m *worker) int {
 			b = append(b[:0], bulk.NormalizeEmail(text)...)
 		}
 	} else {
-		b = append(b, strings.TrimSpace(text)...)
+		b = append(b, trim(text)...)
 	}
 	m.key = b
 	// Sheets often list credentials in the order the group holds them (a
@@ -405,8 +426,8 @@ func (v *validation) blank(c *column, cred *bulk.Credential, row *bulk.Row) {
 
 // readDate reads the date cell of column i. msg explains a value that is
 // not a date; ambiguous asks for the row to be decided at the end.
-func (v *validation) readDate(st *rowState, i int, cell *sheet.Cell, text string, final bool) (d dates.Date, iso string, ambiguous bool, msg string) {
-	// observeDates read the cell's text already when it is no serial.
+func (v *validation) readDate(st *rowState, i int, cell *sheet.Cell, text string, final bool) (d dates.Date, ambiguous bool, msg string) {
+	// readDates read the cell's text already when it is no serial.
 	f := &st.fits[v.dateOrd[i]]
 	cached := f.text != "" && f.text == text
 	switch {
@@ -417,32 +438,32 @@ func (v *validation) readDate(st *rowState, i int, cell *sheet.Cell, text string
 			// zero time's.
 			d = dates.FromTime(time.Time{})
 		}
-		return d, "", false, ""
+		return d, false, ""
 	case cell.Kind == sheet.Number:
 		if d, ok := cell.Day(); ok {
-			return d, "", false, ""
+			return d, false, ""
 		}
 		d, err := dates.FromSerial(cell.Num, v.date1904)
 		if err != nil {
-			return d, "", false, fmt.Sprintf("%s is not a date: %v", text, err)
+			return d, false, fmt.Sprintf("%s is not a date: %v", text, err)
 		}
-		return d, "", false, ""
+		return d, false, ""
 	}
 	if !cached {
 		if serial, ok := dates.SerialLike(text); ok {
 			d, err := dates.FromSerial(serial, v.date1904)
 			if err != nil {
-				return d, "", false, fmt.Sprintf("%s is not a date: %v", text, err)
+				return d, false, fmt.Sprintf("%s is not a date: %v", text, err)
 			}
-			return d, "", false, ""
+			return d, false, ""
 		}
 	}
 	if v.format != "" {
 		d, err := dates.Parse(text, v.format)
 		if err != nil {
-			return d, "", false, err.Error()
+			return d, false, err.Error()
 		}
-		return d, "", false, ""
+		return d, false, ""
 	}
 	var fit dates.Set
 	if cached {
@@ -450,7 +471,7 @@ func (v *validation) readDate(st *rowState, i int, cell *sheet.Cell, text string
 		case !f.only:
 			fit = f.fit
 		case f.fit == st.formats:
-			return d, f.iso, false, ""
+			return f.day, false, ""
 		default:
 			// Another column of the row moved the evidence after this
 			// cell was read under the one format: all of its fit counts.
@@ -460,7 +481,7 @@ func (v *validation) readDate(st *rowState, i int, cell *sheet.Cell, text string
 		fit = dates.Fit(text)
 	}
 	if fit == 0 {
-		return d, "", false, fmt.Sprintf("%q is not a date in any supported format (%s)", text, strings.Join(dates.Formats, ", "))
+		return d, false, fmt.Sprintf("%q is not a date in any supported format (%s)", text, strings.Join(dates.Formats, ", "))
 	}
 	set := st.formats
 	if set == 0 {
@@ -469,15 +490,15 @@ func (v *validation) readDate(st *rowState, i int, cell *sheet.Cell, text string
 	}
 	d, readings, err := dates.Resolve(text, set)
 	if err != nil {
-		return d, "", false, err.Error()
+		return d, false, err.Error()
 	}
 	if len(readings) > 1 {
 		if !final {
-			return d, "", true, ""
+			return d, true, ""
 		}
-		return d, "", false, ambiguity(text, set)
+		return d, false, ambiguity(text, set)
 	}
-	return d, "", false, ""
+	return d, false, ""
 }
 
 // ambiguity explains a date the candidate formats read differently.

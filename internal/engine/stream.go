@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/credup/credup/internal/bulk"
+	"github.com/credup/credup/internal/dates"
 	"github.com/credup/credup/internal/sheet"
 )
 
@@ -17,14 +18,22 @@ import (
 // each other.
 const jobsInFlight = min(16, readAheadBatches)
 
-// job is a batch of rows to evaluate on another goroutine. The read-ahead
-// has worked out what each row needs of the rows before it (observeDates is
-// sequential by nature), an evaluating goroutine works the rows out, and
-// the validation's goroutine settles them in sheet order.
+// job is a batch of rows to evaluate on another goroutine, before the
+// validation's goroutine settles them in sheet order.
+//
+// The date evidence is sequential by nature: a row's dates are read in the
+// light of the rows before it. A job's rows are evaluated on the formats
+// known to be in play when it starts, which hold those still in play at
+// each of its rows; when the job is settled, its rows are added to the
+// evidence in order, and the few rows whose dates it narrowed further are
+// evaluated again, on the validation's goroutine (settleJob). The evidence
+// settles within the first rows of most files, so little is evaluated
+// twice, and no goroutine waits on another.
 type job struct {
 	rows   []sheet.Row
-	buf    *rowBuf    // the read-ahead's, to give back once the rows are settled
-	states []rowState // the read-ahead's, by row
+	buf    *rowBuf // the read-ahead's, to give back once the rows are settled
+	states []rowState
+	fits   []cellFit // behind states' fits
 	out    []bulk.Row
 	pos    []int
 	amb    []bool
@@ -35,6 +44,7 @@ type job struct {
 // stream validates the rows after the header scan: evaluating goroutines
 // work out batches of rows, which are settled here in sheet order.
 func (v *validation) stream(src *readAhead) error {
+	v.known.Store(uint32(v.evidence.formats))
 	jobs := make(chan *job, jobsInFlight)
 	var wg sync.WaitGroup
 	for range v.workers {
@@ -43,8 +53,12 @@ func (v *validation) stream(src *readAhead) error {
 			defer wg.Done()
 			var m worker
 			for j := range jobs {
+				known := dates.Set(v.known.Load())
 				for i, r := range j.rows {
-					j.pos[i], j.amb[i] = v.evaluate(&j.out[i], r.Number, r.Cells, &j.states[i], &m, false)
+					st := &j.states[i]
+					v.readDates(r.Cells, st.fits, known, &m)
+					st.formats = known
+					j.pos[i], j.amb[i] = v.evaluate(&j.out[i], r.Number, r.Cells, st, &m, false)
 					j.hash[i] = rowHash(&j.out[i])
 				}
 				close(j.done)
@@ -63,7 +77,7 @@ func (v *validation) stream(src *readAhead) error {
 		if err := v.ctx.Err(); err != nil {
 			return err
 		}
-		rows, states, buf, err := src.nextBatch()
+		rows, buf, err := src.nextBatch()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -71,7 +85,7 @@ func (v *validation) stream(src *readAhead) error {
 			return fmt.Errorf("read sheet: %w", err)
 		}
 		v.report.DataRows += len(rows)
-		j := v.newJob(rows, states, buf)
+		j := v.newJob(rows, buf)
 		jobs <- j
 		queue = append(queue, j)
 		if len(queue) == jobsInFlight {
@@ -91,15 +105,23 @@ func (v *validation) stream(src *readAhead) error {
 }
 
 // newJob returns a job for rows, reusing one settled before.
-func (v *validation) newJob(rows []sheet.Row, states []rowState, buf *rowBuf) *job {
+func (v *validation) newJob(rows []sheet.Row, buf *rowBuf) *job {
 	var j *job
 	if n := len(v.free); n > 0 {
 		j, v.free = v.free[n-1], v.free[:n-1]
 	} else {
 		j = &job{}
 	}
-	n := len(rows)
-	j.rows, j.buf, j.states = rows, buf, states
+	n, w := len(rows), len(v.dateCols)
+	j.rows, j.buf = rows, buf
+	if cap(j.states) < n {
+		j.states = make([]rowState, n)
+		j.fits = make([]cellFit, n*w)
+		for i := range j.states {
+			j.states[i].fits = j.fits[i*w : (i+1)*w : (i+1)*w]
+		}
+	}
+	j.states = j.states[:n]
 	if cap(j.pos) < n {
 		j.pos = make([]int, n)
 		j.amb = make([]bool, n)
@@ -118,16 +140,40 @@ func (v *validation) newJob(rows []sheet.Row, states []rowState, buf *rowBuf) *j
 func (v *validation) settleJob(j *job, src *readAhead) error {
 	<-j.done
 	for i, r := range j.rows {
-		if j.amb[i] {
+		row, pos, amb, hash := &j.out[i], j.pos[i], j.amb[i], j.hash[i]
+		st := &j.states[i]
+		read := st.formats
+		v.evidence.narrow(st.fits)
+		if v.evidence.formats != read && readsDates(st.fits) {
+			// The rows before narrowed the formats down further than the
+			// job knew: the row's dates are read again.
+			st.formats = v.evidence.formats
+			row = &v.scratch
+			pos, amb = v.evaluate(row, r.Number, r.Cells, st, &v.seq, false)
+			hash = rowHash(row)
+		}
+		if amb {
 			// Held to the end: the cells must outlive the read-ahead's buffer.
 			r.Cells = append([]sheet.Cell(nil), r.Cells...)
 		}
-		if err := v.decide(&j.out[i], j.pos[i], j.amb[i], r, j.hash[i]); err != nil {
+		if err := v.decide(row, pos, amb, r, hash); err != nil {
 			return err
 		}
 	}
+	v.known.Store(uint32(v.evidence.formats))
 	src.release(j.buf)
-	j.rows, j.buf, j.states = nil, nil, nil
+	j.rows, j.buf = nil, nil
 	v.free = append(v.free, j)
 	return nil
+}
+
+// readsDates reports whether a row has dates written as text, which are
+// read in the light of the formats in play.
+func readsDates(fits []cellFit) bool {
+	for i := range fits {
+		if fits[i].text != "" {
+			return true
+		}
+	}
+	return false
 }
