@@ -123,6 +123,20 @@ func benchValidate(b *testing.B, path string, in Input) {
 	reportRows(b, benchRows, cpuTime()-cpu)
 }
 
+// BenchmarkIndex100k indexes the group's credentials by email, as every
+// validation does before its rows can be matched.
+func BenchmarkIndex100k(b *testing.B) {
+	_, _, in := benchFiles(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		x := newIndex(in.Credentials, in.Group.ID, bulk.AttrEmail)
+		if len(x.other) != benchCreds/100 {
+			b.Fatalf("%d keys of another group, want %d", len(x.other), benchCreds/100)
+		}
+		x.release()
+	}
+}
+
 // BenchmarkReadCSV100k and BenchmarkReadXLSX100k read the same sheets with
 // credup's reader and nothing else: the part of a validation that is
 // reading.

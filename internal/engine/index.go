@@ -180,10 +180,11 @@ func newIndex(creds []bulk.Credential, group, attr string) *index {
 	hashes := hashPool.get(len(creds))
 	inGroup := [2]int{}
 	sorted := [2]bool{}
+	var others [2][]otherKey
 	n, par := len(creds), len(creds) >= parallelIndex && runtime.GOMAXPROCS(0) > 1
 	both(par, func(half int) {
 		from, to := half*(n/2), n/2+half*(n-n/2)
-		inGroup[half], sorted[half] = x.keysOf(from, to, hashes)
+		inGroup[half], sorted[half], others[half] = x.keysOf(from, to, hashes)
 	})
 	for half := range x.tabs {
 		// A key's hash picks its table as it would pick a half of them:
@@ -196,13 +197,10 @@ func newIndex(creds []bulk.Credential, group, attr string) *index {
 	}
 	both(par, func(half int) { x.fill(half, hashes) })
 	hashPool.put(hashes)
-	for i := range creds {
-		// Other groups' credentials, sorted order across the halves.
-		if k := x.keys[i]; k != "" && creds[i].GroupID != group {
-			if _, ok := x.other[k]; !ok {
-				x.other[k] = int32(i)
-			}
-			x.keys[i] = ""
+	for _, o := range append(others[0], others[1]...) {
+		// Other groups' credentials, in the order of the input.
+		if _, ok := x.other[o.key]; !ok {
+			x.other[o.key] = o.pos
 		}
 	}
 	for _, t := range x.tabs {
@@ -243,10 +241,17 @@ func both(par bool, fn func(half int)) {
 	wg.Wait()
 }
 
-// keysOf works out the keys (and the hashes of the group's ones) of the
-// credentials from..to, and says how many are of the group with a key, and
-// whether their IDs are in ascending order.
-func (x *index) keysOf(from, to int, hashes []uint64) (inGroup int, sorted bool) {
+// otherKey is the key of another group's credential, at pos.
+type otherKey struct {
+	key string
+	pos int32
+}
+
+// keysOf works out the keys (and their hashes) of the group's credentials
+// from..to, and says how many of them have a key, and whether their IDs are
+// in ascending order. The keys of other groups' credentials are returned
+// apart, in order; their place in keys stays empty.
+func (x *index) keysOf(from, to int, hashes []uint64) (inGroup int, sorted bool, others []otherKey) {
 	sorted = true
 	prev := -1
 	for i := from; i < to; i++ {
@@ -259,17 +264,21 @@ func (x *index) keysOf(from, to int, hashes []uint64) (inGroup int, sorted bool)
 		}
 		k := x.get.get(c)
 		if x.email {
-			k = bulk.NormalizeEmail(k)
+			k = emailKey(k)
 		} else {
 			k = trim(k)
 		}
-		x.keys[i] = k
-		if k != "" && c.GroupID == x.group {
+		switch {
+		case k == "":
+		case c.GroupID == x.group:
+			x.keys[i] = k
 			hashes[i] = maphash.String(x.seed, k)
 			inGroup++
+		default:
+			others = append(others, otherKey{key: k, pos: int32(i)})
 		}
 	}
-	return inGroup, sorted
+	return inGroup, sorted, others
 }
 
 // sortedAcross reports whether the group's IDs stay in ascending order
@@ -297,7 +306,7 @@ func (x *index) fill(half int, hashes []uint64) {
 	t := &x.tabs[half]
 	for i, h := range hashes {
 		k := x.keys[i]
-		if k == "" || int(h>>63) != half || x.creds[i].GroupID != x.group {
+		if k == "" || int(h>>63) != half {
 			continue
 		}
 		s := x.find(k, h)
@@ -369,6 +378,34 @@ func appendEmailKey(b []byte, s string) ([]byte, bool) {
 		out[i] = c
 	}
 	return b, true
+}
+
+// emailKey is bulk.NormalizeEmail, which a store's addresses seldom need:
+// one in lower-case ASCII with nothing to trim is its own key, found so
+// eight bytes at a time.
+func emailKey(s string) string {
+	if t := trim(s); len(t) != len(s) || !lowerAlready(s) {
+		return bulk.NormalizeEmail(s)
+	}
+	return s
+}
+
+// lowerAlready reports whether s is ASCII without upper-case letters.
+func lowerAlready(s string) bool {
+	for len(s) >= 8 {
+		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		if w&0x8080808080808080 != 0 || lowerASCII(w) != w {
+			return false
+		}
+		s = s[8:]
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // lowerASCII folds the upper-case letters among eight ASCII bytes. Adding

@@ -178,8 +178,8 @@ func TestLargeIndexMatchesAMap(t *testing.T) {
 	}
 }
 
-// appendEmailKey folds eight bytes at a time, and trim skips
-// strings.TrimSpace for most values: both must give what the plain
+// appendEmailKey and emailKey look at eight bytes at a time, and trim
+// skips strings.TrimSpace for most values: all must give what the plain
 // functions give, for every byte.
 func TestKeysAsThePlainFunctionsGiveThem(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
@@ -195,6 +195,9 @@ func TestKeysAsThePlainFunctionsGiveThem(t *testing.T) {
 		}
 		key, ok := appendEmailKey([]byte("x"), s)
 		want := bulk.NormalizeEmail(s)
+		if got := emailKey(s); got != want {
+			t.Fatalf("emailKey(%q) = %q, want %q", s, got, want)
+		}
 		switch {
 		case ok && string(key) != "x"+want:
 			t.Fatalf("appendEmailKey(%q) = %q, want %q", s, key[1:], want)
@@ -209,6 +212,9 @@ func TestKeysAsThePlainFunctionsGiveThem(t *testing.T) {
 			key, ok := appendEmailKey(nil, s)
 			if !ok || string(key) != bulk.NormalizeEmail(s) {
 				t.Fatalf("appendEmailKey(%q) = %q, %v; want %q", s, key, ok, bulk.NormalizeEmail(s))
+			}
+			if got := emailKey(s); got != bulk.NormalizeEmail(s) {
+				t.Fatalf("emailKey(%q) = %q, want %q", s, got, bulk.NormalizeEmail(s))
 			}
 		}
 	}
