@@ -72,8 +72,7 @@ func mix(h, w uint64) uint64 {
 // the length of what is left, so values are delimited.
 func hashString(h uint64, s string) uint64 {
 	for len(s) >= 8 {
-		h = mix(h, uint64(s[0])|uint64(s[1])<<8|uint64(s[2])<<16|uint64(s[3])<<24|
-			uint64(s[4])<<32|uint64(s[5])<<40|uint64(s[6])<<48|uint64(s[7])<<56)
+		h = mix(h, word(s))
 		s = s[8:]
 	}
 	w := uint64(len(s)+1) << 56
@@ -81,6 +80,13 @@ func hashString(h uint64, s string) uint64 {
 		w |= uint64(s[i]) << (8 * i)
 	}
 	return mix(h, w)
+}
+
+// word reads the first eight bytes of s as a little-endian word (the
+// compiler makes it one load).
+func word(s string) uint64 {
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 func avalanche(h uint64) uint64 {

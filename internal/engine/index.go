@@ -359,8 +359,7 @@ func appendEmailKey(b []byte, s string) ([]byte, bool) {
 	b = slices.Grow(b, len(s))[:n+len(s)]
 	out := b[n:]
 	for len(s) >= 8 {
-		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		w := word(s)
 		if w&0x8080808080808080 != 0 {
 			return b[:n], false
 		}
@@ -393,8 +392,7 @@ func emailKey(s string) string {
 // lowerAlready reports whether s is ASCII without upper-case letters.
 func lowerAlready(s string) bool {
 	for len(s) >= 8 {
-		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		w := word(s)
 		if w&0x8080808080808080 != 0 || lowerASCII(w) != w {
 			return false
 		}
