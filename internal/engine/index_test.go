@@ -228,3 +228,17 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// accessor.get is bulk.Credential.Get resolved once per column, for the
+// hot path: the two must read the same value of every attribute.
+func TestAccessorReadsAsCredentialGet(t *testing.T) {
+	c := bulk.Credential{ID: "c-1", GroupID: "g", Recipient: bulk.Recipient{ID: "S-1", Name: "Ana", Email: "ana@example.com"},
+		IssuedOn: "2024-01-15", ExpiresOn: "2027-01-15", Grade: "A", Description: "d", Custom: map[string]string{"hours": "40"}}
+	for _, attr := range []string{bulk.AttrCredentialID, bulk.AttrRecipientID, bulk.AttrRecipientName, bulk.AttrEmail,
+		bulk.AttrGrade, bulk.AttrIssuedOn, bulk.AttrExpiresOn, bulk.AttrDescription,
+		bulk.CustomPrefix + "hours", bulk.CustomPrefix + "missing", "unknown"} {
+		if got, want := accessorOf(attr).get(&c), c.Get(attr); got != want {
+			t.Errorf("%s: accessor reads %q, Credential.Get %q", attr, got, want)
+		}
+	}
+}
